@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+// Bundles the four targets with esbuild:
+//   dist/extension.js  extension host (node, CJS; `vscode` is provided by the editor)
+//   dist/worker.js     engine worker thread (node, CJS)
+//   dist/cli.js        polyglot-lens CLI (node, CJS, shebang)
+//   dist/webview.js    panel script (browser, IIFE)
+// onnxruntime-node stays external everywhere: it loads a native addon by a path relative to its own
+// package, so it ships as node_modules/onnxruntime-node (platform binaries trimmed by .vscodeignore).
+//
+// Usage: node scripts/build.mjs [--watch] [--production]
+import * as esbuild from 'esbuild';
+import { chmod, mkdir } from 'node:fs/promises';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const watch = process.argv.includes('--watch');
+const production = process.argv.includes('--production');
+
+/** @type {import('esbuild').BuildOptions} */
+const common = {
+  bundle: true,
+  sourcemap: true,
+  // Sources embedded in the map: stack traces from an installed .vsix still point at our TypeScript.
+  sourcesContent: true,
+  minify: production,
+  logLevel: 'info',
+  absWorkingDir: root,
+  target: 'es2022',
+  legalComments: 'linked',
+};
+
+const node = {
+  ...common,
+  platform: 'node',
+  format: 'cjs',
+  // Node 20 is the oldest host we run in (CLI); VS Code's extension host and code-server are newer.
+  target: ['node20'],
+  external: ['vscode', 'onnxruntime-node'],
+};
+
+/** @type {import('esbuild').BuildOptions[]} */
+const targets = [
+  { ...node, entryPoints: { extension: 'src/extension/extension.ts' }, outdir: 'dist' },
+  { ...node, entryPoints: { worker: 'src/engine/worker.ts' }, outdir: 'dist' },
+  { ...node, entryPoints: { cli: 'src/cli/index.ts' }, outdir: 'dist', banner: { js: '#!/usr/bin/env node' } },
+  { ...common, platform: 'browser', format: 'iife', target: ['chrome120'], entryPoints: { webview: 'src/webview/main.ts' }, outdir: 'dist' },
+];
+
+/** Keeps the CLI executable after each (re)build, so `npm link` / the bin entry works. */
+const chmodCli = {
+  name: 'chmod-cli',
+  setup(build) {
+    build.onEnd(async (result) => {
+      if (result.errors.length === 0 && build.initialOptions.entryPoints?.cli) await chmod(path.join(root, 'dist', 'cli.js'), 0o755);
+    });
+  },
+};
+
+await mkdir(path.join(root, 'dist'), { recursive: true });
+if (watch) {
+  const contexts = await Promise.all(targets.map((t) => esbuild.context({ ...t, plugins: [chmodCli] })));
+  await Promise.all(contexts.map((c) => c.watch()));
+  console.log('[watch] watching src/ — Ctrl+C to stop');
+} else {
+  const results = await Promise.all(targets.map((t) => esbuild.build({ ...t, plugins: [chmodCli], metafile: true })));
+  const errors = results.reduce((n, r) => n + r.errors.length, 0);
+  if (errors > 0) process.exit(1);
+}

@@ -1,0 +1,148 @@
+/**
+ * The Steer Prompt panel (browser code, bundled to dist/webview.js). It renders the messages the host
+ * sends and posts user intents back; it never sees the model. Every incoming message is validated, and
+ * every string from the model or the document reaches the DOM through textContent, never innerHTML.
+ */
+import '@vscode-elements/elements/dist/vscode-badge/index.js';
+import '@vscode-elements/elements/dist/vscode-button/index.js';
+import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
+import { hostToWebview, type AnalysisMessage, type AnalyzingMessage, type ErrorMessage, type HostToWebview, type PromptOrigin, type WebviewToHost } from '../protocol/webview';
+import { safeParse } from '../protocol/validate';
+
+interface VsCodeApi {
+  postMessage(message: WebviewToHost): void;
+  getState(): unknown;
+  setState(state: HostToWebview): void;
+}
+declare function acquireVsCodeApi(): VsCodeApi;
+
+const vscode = acquireVsCodeApi();
+const app = document.getElementById('app') as HTMLElement;
+
+type Child = Node | string | null | undefined | false;
+
+/** Minimal element builder: attributes as strings, children as nodes or text (always text, never HTML). */
+function h(tag: string, attrs: Record<string, string> = {}, ...children: Child[]): HTMLElement {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+  for (const c of children) if (c !== null && c !== undefined && c !== false) el.append(c);
+  return el;
+}
+
+function describeOrigin(o: PromptOrigin): string {
+  const what = { selection: 'Selection', string: 'String literal', paragraph: 'Paragraph', line: 'Line' }[o.kind];
+  return `${what} at line ${o.line + 1} of ${o.fileName}`;
+}
+
+/** Makes whitespace inside a token visible (a leading space is the most common token boundary). */
+function visibleToken(text: string): string {
+  return text.replace(/ /g, '\u00b7').replace(/\n/g, '\u21b5').replace(/\t/g, '\u2192');
+}
+
+function header(prompt: string, origin: PromptOrigin): HTMLElement {
+  return h('header', {}, h('p', { class: 'origin', 'data-testid': 'origin' }, describeOrigin(origin)), h('blockquote', { class: 'prompt', 'data-testid': 'prompt' }, prompt));
+}
+
+function renderAnalyzing(m: AnalyzingMessage): Node[] {
+  return [header(m.prompt, m.origin), h('div', { class: 'status', 'data-testid': 'status', role: 'status' }, h('vscode-progress-ring', {}), h('span', {}, 'Running the model…'))];
+}
+
+function renderAnalysis(m: AnalysisMessage): Node[] {
+  const a = m.analysis;
+  const tokens = h(
+    'ol',
+    { class: 'tokens', 'aria-label': 'Tokens' },
+    ...a.tokens.map((t, i) => h('li', { class: 'token', 'data-token-id': String(t.id), 'data-text': t.text, title: `#${i} · id ${t.id} · ${JSON.stringify(t.piece)}` }, visibleToken(t.text))),
+  );
+  const best = a.nextTokens[0];
+  const rows = a.nextTokens.map((c, rank) =>
+    h(
+      'tr',
+      { 'data-token-id': String(c.id), 'data-text': c.text },
+      h('td', { class: 'rank' }, String(rank + 1)),
+      h('td', { class: 'candidate' }, h('code', {}, visibleToken(c.text))),
+      h('td', { class: 'prob' }, h('span', { class: 'bar' }), `${(c.probability * 100).toFixed(1)} %`),
+      h('td', { class: 'id' }, String(c.id)),
+    ),
+  );
+  const table = h('table', { class: 'next' }, h('thead', {}, h('tr', {}, h('th', {}, '#'), h('th', {}, 'Token'), h('th', {}, 'Probability'), h('th', {}, 'Id'))), h('tbody', {}, ...rows));
+  // Bar widths via CSSOM: the CSP forbids inline style attributes but not element.style.
+  rows.forEach((row, i) => {
+    const bar = row.querySelector<HTMLElement>('.bar');
+    const p = a.nextTokens[i]?.probability ?? 0;
+    if (bar) bar.style.width = `${Math.max(1, Math.round(p * 100))}%`;
+  });
+  const model = a.model;
+  const facts: [string, string][] = [
+    ['Model', model.name],
+    ['Architecture', model.architecture],
+    ['Hidden size', String(model.hiddenSize)],
+    ['Layers', String(model.numLayers)],
+    ['Vocabulary', String(model.vocabSize)],
+    ['Inference', `${a.timings.inferenceMs.toFixed(1)} ms${a.timings.loadMs > 0 ? ` (+ ${a.timings.loadMs.toFixed(0)} ms loading)` : ''}`],
+  ];
+  return [
+    header(a.prompt, m.origin),
+    h('section', { 'data-testid': 'tokens' }, h('h2', {}, 'Tokens ', h('vscode-badge', { 'data-testid': 'token-count' }, String(a.tokens.length))), tokens),
+    h(
+      'section',
+      { 'data-testid': 'next-tokens' },
+      h('h2', {}, 'Next token'),
+      best !== undefined && h('p', { class: 'argmax', 'data-testid': 'argmax', 'data-token-id': String(best.id), 'data-text': best.text }, 'Most likely: ', h('code', {}, visibleToken(best.text))),
+      table,
+    ),
+    h('section', { 'data-testid': 'model' }, h('h2', {}, 'Model'), h('dl', {}, ...facts.flatMap(([k, v]) => [h('dt', {}, k), h('dd', { 'data-fact': k }, v)]))),
+  ];
+}
+
+function renderError(m: ErrorMessage): Node[] {
+  const modelProblem = ['MODEL_NOT_FOUND', 'MODEL_INVALID', 'TOKENIZER_INVALID', 'UNSUPPORTED_MODEL'].includes(m.error.code);
+  const settings = h('vscode-button', { 'data-action': 'open-settings' }, 'Open Settings');
+  const retry = h('vscode-button', { 'data-action': 'rerun', secondary: '' }, 'Try Again');
+  settings.addEventListener('click', () => vscode.postMessage({ type: 'openSettings', setting: 'polyglotLens.modelPath' }));
+  retry.addEventListener('click', () => vscode.postMessage({ type: 'rerun' }));
+  return [
+    header(m.prompt, m.origin),
+    h(
+      'div',
+      { class: 'error', role: 'alert', 'data-testid': 'error', 'data-code': m.error.code },
+      h('h2', {}, 'Could not analyse the prompt'),
+      h('p', { class: 'message', 'data-testid': 'error-message' }, m.error.message),
+      m.error.hint !== undefined && h('p', { class: 'hint' }, m.error.hint),
+      h('div', { class: 'actions' }, modelProblem && settings, retry),
+    ),
+  ];
+}
+
+function render(message: HostToWebview): void {
+  let nodes: Node[];
+  switch (message.type) {
+    case 'analyzing':
+      nodes = renderAnalyzing(message);
+      break;
+    case 'analysis':
+      nodes = renderAnalysis(message);
+      break;
+    case 'error':
+      nodes = renderError(message);
+      break;
+  }
+  app.replaceChildren(...nodes);
+  app.dataset['state'] = message.type;
+  app.dataset['requestId'] = String(message.requestId);
+}
+
+window.addEventListener('message', (event: MessageEvent<unknown>) => {
+  const parsed = safeParse(hostToWebview, event.data, 'host message');
+  if (!parsed.ok) {
+    console.warn(`Polyglot Lens: ignored ${parsed.error.message}`);
+    return;
+  }
+  render(parsed.value);
+  // Saved so that VS Code can restore the panel after a reload without re-running the model.
+  vscode.setState(parsed.value);
+});
+
+const saved = safeParse(hostToWebview, vscode.getState(), 'saved state');
+if (saved.ok && saved.value.type !== 'analyzing') render(saved.value);
+vscode.postMessage({ type: 'ready' });
