@@ -62,7 +62,7 @@ export function fastTextLanguageIdentifier(options?: FastTextOptions): Promise<L
   const p = (async (): Promise<LanguageIdentifier> => {
     let mod: FastTextModule;
     try {
-      mod = (await import('fasttext.wasm.js')) as unknown as FastTextModule;
+      mod = await import('fasttext.wasm.js');
     } catch (err) {
       throw new LanguageIdError(`Cannot load fasttext.wasm.js (${err instanceof Error ? err.message : String(err)}). Reinstall the extension's dependencies (npm install).`);
     }

@@ -174,7 +174,8 @@ export function parseParallelJsonl(text: string, file: string, options: Parallel
       if (typeof v !== 'string') throw new CorpusError(file, lineNo, `field ${JSON.stringify(key)} is a ${Array.isArray(v) ? 'array' : typeof v}, expected a string.`);
       return v;
     };
-    const id = o['id'] === undefined ? `${file}:${lineNo}` : String(o['id'] as string | number);
+    const rawId = o['id'];
+    const id = typeof rawId === 'string' || typeof rawId === 'number' ? String(rawId) : `${file}:${lineNo}`;
     if ('source' in o || 'target' in o) {
       const s = str('source')?.trim();
       const t = str('target')?.trim();

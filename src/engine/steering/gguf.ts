@@ -116,7 +116,8 @@ function bigToValue(v: bigint): number | bigint {
   return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
 }
 
-function readValue(r: Reader, type: number, key: string, depth: number): { value: GgufValue; elementType?: GgufType } {
+function readValue(r: Reader, rawType: number, key: string, depth: number): { value: GgufValue; elementType?: GgufType } {
+  const type = rawType as GgufType;
   switch (type) {
     case GgufType.UINT8: return { value: r.u8() };
     case GgufType.INT8: return { value: r.i8() };
@@ -136,18 +137,19 @@ function readValue(r: Reader, type: number, key: string, depth: number): { value
     case GgufType.FLOAT64: return { value: r.f64() };
     case GgufType.ARRAY: {
       if (depth > 4) r.fail(`metadata ${JSON.stringify(key)}: arrays nested too deeply`);
-      const elementType = r.u32();
-      if (!(elementType in GgufType)) r.fail(`metadata ${JSON.stringify(key)}: unknown array element type ${elementType}`);
+      const rawElement = r.u32();
+      if (!(rawElement in GgufType)) r.fail(`metadata ${JSON.stringify(key)}: unknown array element type ${rawElement}`);
+      const elementType = rawElement as GgufType;
       const count = r.size(`metadata ${JSON.stringify(key)} array count`);
       // Bound the count by the bytes left before allocating: every element takes at least this many bytes.
-      const minElem = SCALAR_SIZE[elementType as GgufType] ?? (elementType === GgufType.STRING ? 8 : 12);
+      const minElem = SCALAR_SIZE[elementType] ?? (elementType === GgufType.STRING ? 8 : 12);
       if (count * minElem > r.remaining) r.fail(`metadata ${JSON.stringify(key)}: array of ${count} elements cannot fit in the ${r.remaining} bytes left`);
       const out: GgufValue[] = new Array<GgufValue>(count);
       for (let i = 0; i < count; i++) out[i] = readValue(r, elementType, key, depth + 1).value;
-      return { value: out, elementType: elementType as GgufType };
+      return { value: out, elementType };
     }
     default:
-      return r.fail(`metadata ${JSON.stringify(key)}: unknown value type ${type}`);
+      return r.fail(`metadata ${JSON.stringify(key)}: unknown value type ${rawType}`);
   }
 }
 
@@ -495,7 +497,7 @@ export function steeringVectorFromGguf(bytes: Uint8Array, file = '<buffer>'): Gg
     numPairs: typeof numPairs === 'number' ? numPairs : 0,
     defaultStrength: 1,
     defaultStrengthUnit: 'raw',
-    defaultLayer: directions.size === 1 ? (directions.keys().next().value as number) : null,
+    defaultLayer: directions.size === 1 ? [...directions.keys()][0]! : null,
     createdAt: str('created_at') ?? new Date(0).toISOString(),
     notes: `Imported from GGUF control vector ${file} (v${cv.version}; original method ${str('method') ?? 'unknown'}).`,
   });

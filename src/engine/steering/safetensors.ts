@@ -116,7 +116,7 @@ export function parseSafetensors(bytes: Uint8Array, file = '<buffer>'): Safetens
     if (!Array.isArray(offs) || offs.length !== 2) bad('data_offsets is not a [begin, end] pair');
     const [begin, end] = offs as JsonValue[];
     if (typeof begin !== 'number' || typeof end !== 'number' || !Number.isSafeInteger(begin) || !Number.isSafeInteger(end) || begin < 0 || end < begin) {
-      bad(`data_offsets [${String(begin)}, ${String(end)}] are not integers with 0 ≤ begin ≤ end`);
+      bad(`data_offsets ${JSON.stringify(offs)} are not integers with 0 ≤ begin ≤ end`);
     }
     const shapeNums = (shape as JsonValue[]).map((s) => (typeof s === 'number' ? s : NaN));
     const count = elementCount(shapeNums, bad);

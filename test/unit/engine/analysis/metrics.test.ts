@@ -89,7 +89,7 @@ describe('language control', () => {
     for (const [text, lang] of texts) {
       const [top] = await lid.identify(text, 3);
       assert.equal(top?.language, lang, text);
-      assert.ok(top!.probability > 0.5 && top!.probability <= 1);
+      assert.ok(top && top.probability > 0.5 && top.probability <= 1);
     }
     assert.deepEqual(await lid.identify('  \n '), []);
     // Newlines are flattened (fastText reads one line).
