@@ -1,0 +1,355 @@
+"""Build the tiny-polyglot corpus from Debian packages: download, extract, clean, identify, split, balance.
+
+Sources (these only): Wesnoth 1.16 gettext catalogs (core + campaigns), debian-handbook and debian-reference
+HTML, gnome-user-docs Mallard pages, and the gettext catalogs already under /usr/share/locale.
+
+Outputs under WORK (never committed):
+  corpus/{train,steer,dev,test}.jsonl   one record per text unit: {"lang","text","source","doc","split"} and,
+                                        for parallel units, {"pair": id} shared by all languages of one msgid
+  corpus/train.txt                      the balanced training stream (documents separated by blank lines)
+Committed: models/tiny-polyglot/train/manifest.json (packages, versions, documents per split, counts).
+
+Run: /usr/bin/python3 data.py [--limit-docs N]  (needs `npm ci` for language identification through Node)
+"""
+import argparse
+import gettext
+import hashlib
+import html
+import html.parser
+import json
+import random
+import re
+import subprocess
+import sys
+import unicodedata
+from collections import defaultdict
+from pathlib import Path
+
+from common import (GNOME_LOCALE, HANDBOOK_LOCALE, HERE, LANGS, NON_EN, PACKAGES, REFERENCE_LOCALE, REPO, SEED,
+                    SPLIT_OF_CAMPAIGN, SYSTEM_LOCALE, WESNOTH_LOCALE, WORK)
+
+DEBS = WORK / "debs"
+ROOT = WORK / "extract"
+CORPUS = WORK / "corpus"
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, check=True, **kw)
+
+
+# ---------------------------------------------------------------- download + extract
+def download():
+    DEBS.mkdir(parents=True, exist_ok=True)
+    missing = [p for p in PACKAGES if not list(DEBS.glob(f"{p}_*.deb"))]
+    if missing:
+        run(["apt-get", "download", *missing], cwd=DEBS)
+    versions = {}
+    for p in PACKAGES:
+        deb = sorted(DEBS.glob(f"{p}_*.deb"))[-1]
+        versions[p] = subprocess.check_output(["dpkg-deb", "-f", str(deb), "Version"], text=True).strip()
+    return versions
+
+
+def extract():
+    marker = ROOT / ".done"
+    if marker.exists():
+        return
+    ROOT.mkdir(parents=True, exist_ok=True)
+    for deb in sorted(DEBS.glob("*.deb")):
+        run(["dpkg-deb", "-x", str(deb), str(ROOT)])
+    marker.touch()
+
+
+# ---------------------------------------------------------------- cleaning
+MARKUP = re.compile(r"<[^>]{0,200}>")
+PLACEHOLDER = re.compile(r"\$[A-Za-z_][\w.|]*|\{[A-Za-z_][\w ]*\}|%\d*\$?[-+ #0]*\d*(?:\.\d+)?[sdifuxXc%]|&[^ ;]{1,40}=")
+CTX_PREFIX = re.compile(r"^[\w\- ]{1,40}\^")          # Wesnoth "female^..." disambiguation prefixes
+SPACES = re.compile(r"\s+")
+
+
+def clean(text: str) -> str:
+    text = CTX_PREFIX.sub("", text)
+    text = MARKUP.sub("", text)
+    text = html.unescape(text)
+    text = PLACEHOLDER.sub("", text)
+    text = text.replace("_", "") if re.fullmatch(r"_?[^_]*", text) else text  # accelerator marks "_File"
+    text = unicodedata.normalize("NFC", text)
+    text = SPACES.sub(" ", text).strip()
+    return text
+
+
+def usable(text: str, lang: str) -> bool:
+    letters = sum(ch.isalpha() for ch in text)
+    cjk = lang in ("zh", "ja")
+    return letters >= (4 if cjk else 12) and letters >= 0.5 * len(text)
+
+
+# ---------------------------------------------------------------- readers
+def read_mo(path: Path):
+    """Yield (msgid, msgstr) of a gettext catalog, skipping the header and plural forms' extra entries."""
+    try:
+        with open(path, "rb") as fh:
+            catalog = gettext.GNUTranslations(fh)._catalog
+    except Exception as exc:  # a broken catalog is skipped, not fatal
+        print(f"  skip {path}: {exc}", file=sys.stderr)
+        return
+    for key, value in catalog.items():
+        if isinstance(key, tuple):
+            if key[1] != 0:
+                continue
+            key = key[0]
+        if not key:
+            continue
+        key = key.split("\x04", 1)[-1]  # drop msgctxt
+        yield key, value
+
+
+class BlockText(html.parser.HTMLParser):
+    """Collect the text of leaf block elements (paragraphs, list items, cells, titles) of HTML / Mallard XML."""
+    BLOCKS = {"p", "div", "li", "td", "th", "h1", "h2", "h3", "h4", "h5", "title", "dt", "dd", "item", "caption"}
+    # Whole subtrees without prose: code listings, and Mallard <info> (credits, names, e-mail addresses).
+    SKIP_TREES = {"pre", "script", "style", "screen", "listing", "synopsis", "info"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.blocks, self.buf, self.skip = [], [], 0
+
+    def flush(self):
+        text = SPACES.sub(" ", "".join(self.buf)).strip()
+        if text:
+            self.blocks.append(text)
+        self.buf = []
+
+    def handle_starttag(self, tag, attrs):
+        tag = tag.split(":")[-1]
+        if tag in self.SKIP_TREES:
+            self.skip += 1
+        if tag in self.BLOCKS:
+            self.flush()
+
+    def handle_endtag(self, tag):
+        tag = tag.split(":")[-1]
+        if tag in self.SKIP_TREES:
+            self.skip = max(0, self.skip - 1)
+        if tag in self.BLOCKS:
+            self.flush()
+
+    def handle_data(self, data):
+        if not self.skip:
+            self.buf.append(data)
+
+
+def read_blocks(path: Path):
+    parser = BlockText()
+    parser.feed(path.read_text(encoding="utf-8", errors="replace"))
+    parser.flush()
+    return parser.blocks
+
+
+def stable_split(key: str, dev=0.04, test=0.04, steer=0.0):
+    """Deterministic split of a document by the hash of its name."""
+    h = int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+    if h < test:
+        return "test"
+    if h < test + dev:
+        return "dev"
+    if h < test + dev + steer:
+        return "steer"
+    return "train"
+
+
+# ---------------------------------------------------------------- collection
+def collect():
+    units = []  # dicts: lang, text, source, doc, split, pair?
+
+    # Wesnoth: parallel by msgid within a text domain; a domain is a document.
+    wes = ROOT / "usr/share/games/wesnoth/1.16/locale"
+    domains = sorted({p.stem for p in wes.glob("*/LC_MESSAGES/*.mo")})
+    for dom in domains:
+        campaign = dom.replace("wesnoth-", "") if dom != "wesnoth" else "core"
+        split = SPLIT_OF_CAMPAIGN.get(campaign, "train")
+        english = {}
+        for lang in NON_EN:
+            path = wes / WESNOTH_LOCALE[lang] / "LC_MESSAGES" / f"{dom}.mo"
+            if not path.exists():
+                continue
+            for msgid, msgstr in read_mo(path):
+                src, tgt = clean(msgid), clean(msgstr)
+                if not usable(src, "en"):
+                    continue
+                pair = f"wesnoth/{dom}/" + hashlib.sha1(msgid.encode()).hexdigest()[:12]
+                english[pair] = src
+                if tgt and tgt != src and usable(tgt, lang):
+                    units.append(dict(lang=lang, text=tgt, source="wesnoth", doc=dom, split=split, pair=pair))
+        for pair, src in english.items():
+            units.append(dict(lang="en", text=src, source="wesnoth", doc=dom, split=split, pair=pair))
+
+    # debian-handbook: one HTML file per section, parallel structure but not aligned paragraphs.
+    hb = ROOT / "usr/share/doc/debian-handbook/html"
+    for lang, loc in HANDBOOK_LOCALE.items():
+        for path in sorted((hb / loc).glob("*.html")):
+            split = stable_split("handbook/" + path.name)
+            for text in read_blocks(path):
+                text = clean(text)
+                if usable(text, lang):
+                    units.append(dict(lang=lang, text=text, source="debian-handbook", doc=path.name, split=split))
+
+    # debian-reference: chNN.LANG.html
+    ref = ROOT / "usr/share/debian-reference"
+    for lang, loc in REFERENCE_LOCALE.items():
+        for path in sorted(ref.glob(f"*.{loc}.html")):
+            doc = path.name.split(".")[0]
+            split = stable_split("reference/" + doc)
+            for text in read_blocks(path):
+                text = clean(text)
+                if usable(text, lang):
+                    units.append(dict(lang=lang, text=text, source="debian-reference", doc=doc, split=split))
+
+    # gnome-user-docs: Mallard pages under /usr/share/help/LOCALE/GUIDE/*.page
+    gh = ROOT / "usr/share/help"
+    for lang, loc in GNOME_LOCALE.items():
+        for path in sorted((gh / loc).glob("*/*.page")):
+            doc = f"{path.parent.name}/{path.name}"
+            split = stable_split("gnome/" + doc)
+            for text in read_blocks(path):
+                text = clean(text)
+                if usable(text, lang):
+                    units.append(dict(lang=lang, text=text, source="gnome-user-docs", doc=doc, split=split))
+
+    # System gettext catalogs (short UI strings): each domain is a document, English from the msgids.
+    seen_en = set()
+    for lang, locs in SYSTEM_LOCALE.items():
+        for loc in locs:
+            for path in sorted(Path("/usr/share/locale", loc, "LC_MESSAGES").glob("*.mo")):
+                split = stable_split("gettext/" + path.stem)
+                for msgid, msgstr in read_mo(path):
+                    src, tgt = clean(msgid), clean(msgstr)
+                    if tgt and tgt != src and usable(tgt, lang):
+                        units.append(dict(lang=lang, text=tgt, source="gettext", doc=path.stem, split=split))
+                    if usable(src, "en") and (path.stem, src) not in seen_en:
+                        seen_en.add((path.stem, src))
+                        units.append(dict(lang="en", text=src, source="gettext", doc=path.stem, split=split))
+    return units
+
+
+def identify(units):
+    """Label every unit with fastText lid.176 (through Node) and keep those in their declared language."""
+    inp, out = CORPUS / "lid-in.txt", CORPUS / "lid-out.txt"
+    with open(inp, "w", encoding="utf-8") as fh:
+        for u in units:
+            fh.write(u["text"].replace("\n", " ") + "\n")
+    run(["node", str(HERE / "lid.mjs"), str(inp), str(out)], cwd=REPO)
+    kept = []
+    with open(out, encoding="utf-8") as fh:
+        for u, line in zip(units, fh):
+            label, prob = line.split("\t")
+            u["lid"] = label
+            # Short strings are hard to identify; trust the catalog's language unless LID names another
+            # of our languages with confidence, or (for long text) says English in a non-English file.
+            ok = label == u["lang"] or (float(prob) < 0.5 and len(u["text"]) < 60 and label not in LANGS)
+            if ok:
+                kept.append(u)
+    return kept
+
+
+def dedupe(units):
+    seen, out = set(), []
+    for u in units:
+        key = (u["lang"], u["text"].lower())
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(u)
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--english-share", type=float, default=0.25)
+    ap.add_argument("--max-repeat", type=float, default=2.0)
+    args = ap.parse_args()
+    CORPUS.mkdir(parents=True, exist_ok=True)
+    versions = download()
+    extract()
+    units = collect()
+    print(f"collected {len(units)} units")
+    units = dedupe(units)
+    units = identify(units)
+    print(f"kept {len(units)} after language identification")
+
+    # Parallel pairs only where both sides survived: drop English halves of held-out pairs nobody translated.
+    by_split = defaultdict(list)
+    for u in units:
+        by_split[u["split"]].append(u)
+
+    # Balance the training split: non-English languages get equal character budgets (the smallest language's
+    # total), English gets english_share of all training characters. Whole documents are kept together.
+    rng = random.Random(SEED)
+    train = by_split["train"]
+    chars = defaultdict(int)
+    for u in train:
+        chars[u["lang"]] += len(u["text"])
+    # Languages with less text than the budget are repeated (whole documents, at most max_repeat times): the
+    # smallest (zh) would otherwise shrink everything; English is capped by what exists.
+    budget = min(min(chars[l] * args.max_repeat for l in NON_EN),
+                 int(chars["en"] * (1 - args.english_share) / args.english_share / len(NON_EN)))
+    en_budget = int(budget * len(NON_EN) * args.english_share / (1 - args.english_share))
+    docs = defaultdict(list)
+    for u in train:
+        docs[(u["lang"], u["source"], u["doc"])].append(u)
+    used = defaultdict(int)
+    chosen = []
+    for lang in LANGS:
+        cap = en_budget if lang == "en" else budget
+        keys = [k for k in docs if k[0] == lang]
+        while used[lang] < cap:
+            rng.shuffle(keys)
+            for key in keys:
+                take = []
+                for u in docs[key]:
+                    if used[lang] >= cap:
+                        break
+                    take.append(u)
+                    used[lang] += len(u["text"])
+                if take:
+                    chosen.append((key, take))
+    rng.shuffle(chosen)
+    with open(CORPUS / "train.txt", "w", encoding="utf-8") as fh:
+        for key, take in chosen:
+            fh.write("\n".join(u["text"] for u in take) + "\n\n")
+
+    for split, us in by_split.items():
+        with open(CORPUS / f"{split}.jsonl", "w", encoding="utf-8") as fh:
+            for u in us:
+                fh.write(json.dumps(u, ensure_ascii=False) + "\n")
+
+    manifest = {
+        "packages": versions,
+        "system_gettext": "catalogs under /usr/share/locale of the build machine (Debian 12)",
+        "campaign_splits": SPLIT_OF_CAMPAIGN,
+        "english_share": args.english_share,
+        "max_repeat": args.max_repeat,
+        "per_language_budget_chars": budget,
+        "train_chars_used": dict(sorted(used.items())),
+        "train_chars_available": dict(sorted(chars.items())),
+        "splits": {},
+    }
+    for split, us in sorted(by_split.items()):
+        docs_by_source = defaultdict(set)
+        counts = defaultdict(lambda: defaultdict(int))
+        for u in us:
+            docs_by_source[u["source"]].add(u["doc"])
+            counts[u["source"]][u["lang"]] += 1
+        manifest["splits"][split] = {
+            src: {"documents": sorted(d) if split != "train" or src == "wesnoth" else len(d),
+                  "units_per_language": dict(sorted(counts[src].items()))}
+            for src, d in sorted(docs_by_source.items())
+        }
+    tmp = HERE / "manifest.json.tmp"
+    tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n")
+    tmp.replace(HERE / "manifest.json")
+    print(json.dumps({"budget": budget, "used": used, "available": chars}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,162 @@
+"""Evaluate tiny-polyglot on the held-out test split (PyTorch): language fidelity, language separation in
+the hidden states, and per-language perplexity. Writes eval.json beside this file (committed; the card
+quotes it).
+
+- Fidelity: 100 test prompts per language (the first half of a held-out sentence), 32-token continuations
+  sampled at temperature 0.7, top-p 0.9, seed = prompt index; a continuation counts if fastText lid.176 names the
+  prompt's language AND it is not mostly repetition (distinct-2-gram ratio >= 0.5; words for spaced scripts,
+  characters for zh/ja).
+- Separation: per-layer language centroids (mean over content tokens) from the steer split; nearest-centroid
+  (cosine) classification of test sentences at each layer.
+- Perplexity: per-language token-level perplexity of test-split sentences.
+
+Run: /usr/bin/python3 evaluate.py [--ckpt PATH] [--prompts 100]
+"""
+import argparse
+import json
+import math
+import os
+import random
+import subprocess
+import tempfile
+from collections import defaultdict
+
+import torch
+
+from bpe import Encoder
+from common import HERE, LANGS, MODEL_DIR, REPO, SEED, WORK
+from export import load
+
+
+def read_split(split):
+    by_lang = defaultdict(list)
+    with open(WORK / "corpus" / f"{split}.jsonl", encoding="utf-8") as fh:
+        for line in fh:
+            u = json.loads(line)
+            by_lang[u["lang"]].append(u)
+    return by_lang
+
+
+def distinct2(text, lang):
+    toks = list(text.replace(" ", "")) if lang in ("zh", "ja") else text.split()
+    grams = list(zip(toks, toks[1:]))
+    return len(set(grams)) / len(grams) if grams else 0.0
+
+
+@torch.no_grad()
+def sample(model, ids, n, seed, temperature=0.7, top_p=0.9, eos=None):
+    g = torch.Generator().manual_seed(seed)
+    out, past, x = [], None, torch.tensor([ids])
+    for _ in range(n):
+        total = len(ids) + len(out)
+        logits, past, _ = model(x, torch.ones(1, total, dtype=torch.long),
+                                torch.arange(total - x.shape[1], total)[None], past)
+        probs = torch.softmax(logits[0, -1] / temperature, -1)
+        sp, si = torch.sort(probs, descending=True)
+        keep = torch.cumsum(sp, 0) - sp < top_p
+        sp = sp * keep
+        nxt = int(si[torch.multinomial(sp / sp.sum(), 1, generator=g)])
+        if nxt == eos:
+            break
+        out.append(nxt)
+        x = torch.tensor([[nxt]])
+    return out
+
+
+def identify(texts):
+    with tempfile.TemporaryDirectory() as d:
+        inp, outp = os.path.join(d, "in.txt"), os.path.join(d, "out.txt")
+        with open(inp, "w", encoding="utf-8") as fh:
+            fh.write("".join(t.replace("\n", " ") + "\n" for t in texts))
+        subprocess.run(["node", str(HERE / "lid.mjs"), inp, outp], check=True, cwd=REPO)
+        return [line.split("\t")[0] for line in open(outp, encoding="utf-8").read().splitlines()]
+
+
+def prompts_for(units, enc, n, rng):
+    cands = [u for u in units if len(u["text"]) >= 40 and u["source"] == "wesnoth"]
+    cands += [u for u in units if len(u["text"]) >= 40 and u["source"] != "wesnoth"]
+    rng.shuffle(cands)
+    out = []
+    for u in cands:
+        ids = enc.encode(u["text"])
+        if len(ids) < 12:
+            continue
+        out.append(ids[: max(8, len(ids) // 2)])
+        if len(out) == n:
+            break
+    return out
+
+
+@torch.no_grad()
+def pooled(model, ids):
+    _, _, hidden = model(torch.tensor([ids]), return_hidden=True)
+    return [h[0, 1:].mean(0) for h in hidden]  # mean over content tokens (skip <|bos|>)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ckpt", default=str(WORK / "run" / "ckpt" / "latest.pt"))
+    ap.add_argument("--prompts", type=int, default=100)
+    ap.add_argument("--tokens", type=int, default=32)
+    ap.add_argument("--sentences", type=int, default=200)
+    args = ap.parse_args()
+    torch.set_num_threads(2)
+    model, ck = load(args.ckpt)
+    enc = Encoder(MODEL_DIR / "tokenizer.json")
+    test, steer = read_split("test"), read_split("steer")
+    rng = random.Random(SEED)
+    result = {"checkpoint_step": ck["step"], "fidelity": {}, "separation": {}, "perplexity": {}}
+
+    # Fidelity
+    conts, meta = [], []
+    for lang in LANGS:
+        for i, ids in enumerate(prompts_for(test[lang], enc, args.prompts, rng)):
+            conts.append(enc.decode(sample(model, ids, args.tokens, seed=i, eos=enc.eos)))
+            meta.append(lang)
+    labels = identify(conts)
+    per = defaultdict(lambda: [0, 0, 0])
+    for lang, text, label in zip(meta, conts, labels):
+        rep = distinct2(text, lang) < 0.5
+        per[lang][0] += int(label == lang and not rep)
+        per[lang][1] += 1
+        per[lang][2] += int(rep)
+    result["fidelity"] = {l: {"rate": round(a / n, 3), "n": n, "repetitive": r} for l, (a, n, r) in per.items()}
+    result["fidelity_examples"] = {l: conts[meta.index(l)] for l in LANGS}
+
+    # Separation: centroids from the steer split, classify test sentences.
+    L = model.config.num_hidden_layers
+    cents = {}
+    for lang in LANGS:
+        units = [u for u in steer[lang] if len(u["text"]) >= 20][: args.sentences]
+        states = [pooled(model, enc.encode(u["text"])) for u in units]
+        cents[lang] = [torch.stack([s[k] for s in states]).mean(0) for k in range(L + 1)]
+    correct = [0] * (L + 1)
+    total = 0
+    for lang in LANGS:
+        units = [u for u in test[lang] if len(u["text"]) >= 20]
+        rng.shuffle(units)
+        for u in units[: args.sentences]:
+            s = pooled(model, enc.encode(u["text"]))
+            total += 1
+            for k in range(L + 1):
+                sims = {l: float(torch.cosine_similarity(s[k], cents[l][k], dim=0)) for l in LANGS}
+                correct[k] += int(max(sims, key=sims.get) == lang)
+    result["separation"] = {"accuracy_by_layer": [round(c / total, 4) for c in correct], "n": total}
+
+    # Perplexity
+    for lang in LANGS:
+        nll, count = 0.0, 0
+        units = [u for u in test[lang] if len(u["text"]) >= 20]
+        rng.shuffle(units)
+        for u in units[: args.sentences]:
+            ids = enc.encode(u["text"]) + [enc.eos]
+            logits, _, _ = model(torch.tensor([ids[:-1]]))
+            nll += float(torch.nn.functional.cross_entropy(logits[0], torch.tensor(ids[1:]), reduction="sum"))
+            count += len(ids) - 1
+        result["perplexity"][lang] = round(math.exp(nll / count), 2)
+    (HERE / "eval.json").write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n")
+    print(json.dumps(result, ensure_ascii=False, indent=1))
+
+
+if __name__ == "__main__":
+    main()

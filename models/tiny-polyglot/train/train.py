@@ -1,0 +1,165 @@
+"""Train tiny-polyglot: seeded, resumable, checkpointing often; logs losses to loss.csv.
+
+Run in the background (it takes hours on 2 cores):
+  OMP_WAIT_POLICY=PASSIVE nohup /usr/bin/python3 train.py >> $WORK/train.log 2>&1 &
+Re-running resumes from $WORK/ckpt/latest.pt. `--smoke` runs a few steps of a tiny configuration for CI.
+"""
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch: OpenMP spin-waiting fights OpenBLAS on 2 cores
+
+import argparse
+import json
+import math
+import time
+
+import numpy as np
+import torch
+
+from bpe import Encoder
+from common import MODEL_DIR, SEED, WORK
+from model import Config, LlamaForCausalLM
+
+CTX = 256
+
+
+def tokenize_corpus(enc: Encoder, out_path, texts):
+    """Encode documents as <|bos|> text <|eos|> into one uint16 stream (cached on disk)."""
+    if out_path.exists():
+        return np.load(out_path, mmap_mode="r")
+    ids = []
+    for i, t in enumerate(texts):
+        ids.extend(enc.encode(t, bos=True))
+        ids.append(enc.eos)
+        if i % 20000 == 0:
+            print(f"  tokenized {i} documents, {len(ids)} tokens", flush=True)
+    arr = np.array(ids, dtype=np.uint16)
+    tmp = out_path.with_suffix(".tmp.npy")
+    np.save(tmp, arr)
+    tmp.replace(out_path)
+    return arr
+
+
+def train_documents():
+    text = (WORK / "corpus" / "train.txt").read_text(encoding="utf-8")
+    return [d.strip() for d in text.split("\n\n") if d.strip()]
+
+
+def dev_documents():
+    docs = {}
+    with open(WORK / "corpus" / "dev.jsonl", encoding="utf-8") as fh:
+        for line in fh:
+            u = json.loads(line)
+            docs.setdefault((u["lang"], u["source"], u["doc"]), []).append(u["text"])
+    return ["\n".join(v) for _, v in sorted(docs.items())]
+
+
+def batch(stream, rng, bsz):
+    starts = rng.integers(0, len(stream) - CTX - 1, size=bsz)
+    x = np.stack([stream[s:s + CTX + 1] for s in starts]).astype(np.int64)
+    x = torch.from_numpy(x)
+    return x[:, :-1], x[:, 1:]
+
+
+def lr_at(step, total, peak, warmup):
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    p = min(1.0, (step - warmup) / max(1, total - warmup))
+    return peak * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * p)))
+
+
+@torch.no_grad()
+def dev_loss(model, dev, n=24):
+    model.eval()
+    rng = np.random.default_rng(SEED + 7)  # the same windows every time
+    x, y = batch(dev, rng, n)
+    logits, _, _ = model(x)
+    model.train()
+    return torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1)).item()
+
+
+def save_atomic(obj, path):
+    tmp = path.with_suffix(".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--steps", type=int, default=4000)
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--warmup", type=int, default=150)
+    ap.add_argument("--every", type=int, default=50, help="checkpoint and dev-loss interval (steps)")
+    ap.add_argument("--smoke", action="store_true", help="tiny model, few steps, separate folder (CI)")
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(SEED)
+
+    run_dir = WORK / ("smoke" if args.smoke else "run")
+    (run_dir / "ckpt").mkdir(parents=True, exist_ok=True)
+    enc = Encoder()
+    if args.smoke:
+        docs = train_documents()[:400]
+        cfg = Config(vocab_size=len(enc.vocab), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                     num_attention_heads=4, num_key_value_heads=2)
+        args.steps, args.every, args.batch = 6, 3, 2
+        train_ids = tokenize_corpus(enc, run_dir / "train.npy", docs)
+        dev_ids = train_ids
+    else:
+        cfg = Config(vocab_size=len(enc.vocab), bos_token_id=enc.bos, eos_token_id=enc.eos, pad_token_id=enc.pad)
+        train_ids = tokenize_corpus(enc, WORK / "train-tokens.npy", train_documents())
+        dev_ids = tokenize_corpus(enc, WORK / "dev-tokens.npy", dev_documents())
+    print(f"train tokens {len(train_ids)}, dev tokens {len(dev_ids)}", flush=True)
+
+    model = LlamaForCausalLM(cfg)
+    nparams = sum(p.numel() for p in model.parameters())
+    print(f"parameters: {nparams}", flush=True)
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=0.1)
+    step, elapsed = 0, 0.0
+    ckpt_path = run_dir / "ckpt" / "latest.pt"
+    log_path = run_dir / "loss.csv"
+    if ckpt_path.exists():
+        ck = torch.load(ckpt_path)
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["opt"])
+        step, elapsed = ck["step"], ck["elapsed"]
+        print(f"resumed at step {step} ({elapsed / 3600:.2f} h)", flush=True)
+    else:
+        log_path.write_text("step,tokens,train_loss,dev_loss,lr,elapsed_s\n")
+        (run_dir / "config.json").write_text(json.dumps(cfg.hf_config(), indent=1))
+
+    t0, losses = time.time(), []
+    while step < args.steps:
+        lr = lr_at(step, args.steps, args.lr, args.warmup)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        rng = np.random.default_rng([SEED, step])  # batch depends only on the step: resuming is exact
+        x, y = batch(train_ids, rng, args.batch)
+        logits, _, _ = model(x)
+        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        losses.append(loss.item())
+        step += 1
+        if step % args.every == 0 or step == args.steps:
+            now = time.time()
+            elapsed += now - t0
+            t0 = now
+            dl = dev_loss(model, dev_ids, 4 if args.smoke else 24)
+            tokens = step * args.batch * CTX
+            with open(log_path, "a") as fh:
+                fh.write(f"{step},{tokens},{np.mean(losses):.4f},{dl:.4f},{lr:.6f},{elapsed:.0f}\n")
+            print(f"step {step} train {np.mean(losses):.4f} dev {dl:.4f} lr {lr:.2e} "
+                  f"{tokens / max(elapsed, 1e-9):.0f} tok/s {elapsed / 60:.1f} min", flush=True)
+            losses = []
+            save_atomic({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "elapsed": elapsed,
+                         "config": cfg.hf_config()}, ckpt_path)
+    print("done", flush=True)
+
+
+if __name__ == "__main__":
+    main()
