@@ -149,7 +149,7 @@ function pickOnnxFile(dir: string, options: ModelFolderOptions): { onnxPath: str
     .map((f) => /(?:^|\/)(?:model|decoder_model_merged)(?:_(.+))?\.onnx$/.exec(f))
     .filter((m): m is RegExpExecArray => m !== null)
     .map((m) => m[1] ?? 'fp32');
-  const wanted = variant ? `the "${variant}" variant (model_${variant}.onnx)` : 'model.onnx';
+  const wanted = variant ? `model_${variant}.onnx (the "${variant}" variant)` : 'model.onnx';
   throw new ModelFolderError(
     `${dir} has no ${wanted}, neither at the top nor in onnx/. ` +
       (available.length > 0
