@@ -233,48 +233,88 @@ export function fitProjectionMap(source: Matrix, target: Matrix, options: Projec
   if (n >= d) {
     const A = new Float64Array(d * d);
     const B = new Float64Array(d * d);
-    for (let r = 0; r < n; r++) {
-      const o = r * d;
-      for (let i = 0; i < d; i++) {
-        const xi = X[o + i] as number;
-        if (xi === 0) continue;
-        for (let j = 0; j < d; j++) {
-          A[i * d + j] = (A[i * d + j] as number) + xi * (X[o + j] as number);
-          B[i * d + j] = (B[i * d + j] as number) + xi * (Y[o + j] as number);
+    // XᵀX and XᵀY in blocks of rows so the blocks stay in cache while the data streams by.
+    const BLOCK = 32;
+    for (let i0 = 0; i0 < d; i0 += BLOCK) {
+      const i1 = Math.min(d, i0 + BLOCK);
+      for (let r = 0; r < n; r++) {
+        const o = r * d;
+        for (let i = i0; i < i1; i++) {
+          const xi = X[o + i] as number;
+          if (xi === 0) continue;
+          const oi = i * d;
+          for (let j = 0; j < d; j++) {
+            A[oi + j] = (A[oi + j] as number) + xi * (X[o + j] as number);
+            B[oi + j] = (B[oi + j] as number) + xi * (Y[o + j] as number);
+          }
         }
       }
     }
     for (let i = 0; i < d; i++) A[i * d + i] = (A[i * d + i] as number) + lambda;
     W.set(choleskySolve(cholesky(A, d), d, B, d));
   } else {
-    const K = new Float64Array(n * n);
+    // Dual form: K = XXᵀ + λI (n×n), Z = K⁻¹Y, W = XᵀZ. Costs O(n²d + nd²) instead of O(d³).
+    const G = new Float64Array(n * n);
     for (let a = 0; a < n; a++) {
+      const oa = a * d;
       for (let b = 0; b <= a; b++) {
         let s = 0;
-        for (let j = 0; j < d; j++) s += (X[a * d + j] as number) * (X[b * d + j] as number);
-        K[a * n + b] = s;
-        K[b * n + a] = s;
+        const ob = b * d;
+        for (let j = 0; j < d; j++) s += (X[oa + j] as number) * (X[ob + j] as number);
+        G[a * n + b] = s;
+        G[b * n + a] = s;
       }
-      K[a * n + a] = (K[a * n + a] as number) + lambda;
     }
-    const Y64 = Float64Array.from(Y);
-    const Z = choleskySolve(cholesky(K, n), n, Y64, d);
+    const K = Float64Array.from(G);
+    for (let a = 0; a < n; a++) K[a * n + a] = (K[a * n + a] as number) + lambda;
+    const Z = choleskySolve(cholesky(K, n), n, Float64Array.from(Y), d);
+    // W = XᵀZ in blocks of W's rows so the block stays in cache while Z streams by.
+    const BLOCK = 32;
+    for (let i0 = 0; i0 < d; i0 += BLOCK) {
+      const i1 = Math.min(d, i0 + BLOCK);
+      for (let r = 0; r < n; r++) {
+        const zo = r * d;
+        for (let i = i0; i < i1; i++) {
+          const xi = X[r * d + i] as number;
+          if (xi === 0) continue;
+          const o = i * d;
+          for (let j = 0; j < d; j++) W[o + j] = (W[o + j] as number) + xi * (Z[zo + j] as number);
+        }
+      }
+    }
+    // Residual from XW = (XXᵀ)Z, O(n²d).
+    let res = 0;
+    let ynorm = 0;
+    const xw = new Float64Array(d);
     for (let r = 0; r < n; r++) {
-      for (let i = 0; i < d; i++) {
-        const xi = X[r * d + i] as number;
-        if (xi === 0) continue;
-        for (let j = 0; j < d; j++) W[i * d + j] = (W[i * d + j] as number) + xi * (Z[r * d + j] as number);
+      xw.fill(0);
+      for (let p = 0; p < n; p++) {
+        const g = G[r * n + p] as number;
+        const zo = p * d;
+        for (let j = 0; j < d; j++) xw[j] = (xw[j] as number) + g * (Z[zo + j] as number);
+      }
+      for (let j = 0; j < d; j++) {
+        const yv = Y[r * d + j] as number;
+        res += ((xw[j] as number) - yv) ** 2;
+        ynorm += yv * yv;
       }
     }
+    return { w: Float32Array.from(W), hiddenSize: d, lambda, relativeResidual: ynorm > 0 ? Math.sqrt(res / ynorm) : 0 };
   }
   let res = 0;
   let ynorm = 0;
+  const xw = new Float64Array(d);
   for (let r = 0; r < n; r++) {
+    xw.fill(0);
+    for (let i = 0; i < d; i++) {
+      const xi = X[r * d + i] as number;
+      if (xi === 0) continue;
+      const o = i * d;
+      for (let j = 0; j < d; j++) xw[j] = (xw[j] as number) + xi * (W[o + j] as number);
+    }
     for (let j = 0; j < d; j++) {
-      let s = 0;
-      for (let i = 0; i < d; i++) s += (X[r * d + i] as number) * (W[i * d + j] as number);
       const yv = Y[r * d + j] as number;
-      res += (s - yv) ** 2;
+      res += ((xw[j] as number) - yv) ** 2;
       ynorm += yv * yv;
     }
   }

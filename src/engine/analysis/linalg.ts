@@ -147,23 +147,30 @@ export function cholesky(a: Float64Array, n: number): Float64Array {
 export function choleskySolve(l: Float64Array, n: number, b: Float64Array, m: number): Float64Array {
   if (b.length !== n * m) throw new AnalysisInputError(`choleskySolve: right-hand side has ${b.length} values, expected ${n}×${m}.`);
   const y = Float64Array.from(b);
+  // Row operations over all m right-hand sides at once keep the inner loops contiguous.
   // Forward substitution: L Y = B.
   for (let i = 0; i < n; i++) {
-    const lii = l[i * n + i] as number;
-    for (let c = 0; c < m; c++) {
-      let s = y[i * m + c] as number;
-      for (let p = 0; p < i; p++) s -= (l[i * n + p] as number) * (y[p * m + c] as number);
-      y[i * m + c] = s / lii;
+    const oi = i * m;
+    for (let p = 0; p < i; p++) {
+      const lip = l[i * n + p] as number;
+      if (lip === 0) continue;
+      const op = p * m;
+      for (let c = 0; c < m; c++) y[oi + c] = (y[oi + c] as number) - lip * (y[op + c] as number);
     }
+    const inv = 1 / (l[i * n + i] as number);
+    for (let c = 0; c < m; c++) y[oi + c] = (y[oi + c] as number) * inv;
   }
   // Back substitution: Lᵀ X = Y.
   for (let i = n - 1; i >= 0; i--) {
-    const lii = l[i * n + i] as number;
-    for (let c = 0; c < m; c++) {
-      let s = y[i * m + c] as number;
-      for (let p = i + 1; p < n; p++) s -= (l[p * n + i] as number) * (y[p * m + c] as number);
-      y[i * m + c] = s / lii;
+    const oi = i * m;
+    for (let p = i + 1; p < n; p++) {
+      const lpi = l[p * n + i] as number;
+      if (lpi === 0) continue;
+      const op = p * m;
+      for (let c = 0; c < m; c++) y[oi + c] = (y[oi + c] as number) - lpi * (y[op + c] as number);
     }
+    const inv = 1 / (l[i * n + i] as number);
+    for (let c = 0; c < m; c++) y[oi + c] = (y[oi + c] as number) * inv;
   }
   return y;
 }

@@ -229,9 +229,11 @@ export function retrievalPrecisionAt1(queries: Matrix, candidates: Matrix, centr
   for (let i = 0; i < n; i++) {
     let best = -1;
     let bestCos = -Infinity;
+    const qi = q.subarray(i * d, (i + 1) * d);
     for (let r = 0; r < n; r++) {
       let s = 0;
-      for (let j = 0; j < d; j++) s += (q[i * d + j] as number) * (c[r * d + j] as number);
+      const o = r * d;
+      for (let j = 0; j < d; j++) s += (qi[j] as number) * (c[o + j] as number);
       if (s > bestCos) {
         bestCos = s;
         best = r;
