@@ -94,3 +94,17 @@ describe('composeSteering', () => {
     assert.throws(() => composeSteering([{ vector: b, strength: Infinity, unit: 'raw' }]), /strength must be a finite number/);
   });
 });
+
+describe('steeringVectorFromLayers', () => {
+  it('turns per-layer method results into a vector whose activationNorm strength uses them', async () => {
+    const { steeringVectorFromLayers } = await import('../../../../src/engine/steering/build.js');
+    const v = steeringVectorFromLayers(
+      new Map([[3, { direction: f(0, 2), meanActivationNorm: 8, counts: { en: 10, fr: 10 } }], [4, { direction: f(1, 0), meanActivationNorm: 4 }]]),
+      { method: 'diffmean', sourceLanguage: 'fr', targetLanguage: 'en', numPairs: 10, pooling: 'mean', defaultLayer: 3 },
+    );
+    assert.deepEqual(v.metadata.meanActivationNorms, { 3: 8, 4: 4 });
+    assert.deepEqual(v.metadata.tokenCounts, { en: 10, fr: 10 });
+    const c = composeSteering([{ vector: v, strength: 0.5 }]);
+    assert.deepEqual([...c.layers.get(3)!.get('all')!], [0, 4]); // 0.5 · 8 · (0, 1)
+  });
+});
