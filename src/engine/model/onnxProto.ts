@@ -191,7 +191,8 @@ export function decodeModel(bytes: Uint8Array, sourceName = 'model'): ModelProto
 /** Encodes a ModelProto (decoded or built from plain objects) to .onnx bytes. */
 export function encodeModel(model: ModelProto): Uint8Array {
   const type = onnxModelType();
-  return type.encode(model as unknown as protobuf.Message).finish();
+  // protobufjs encodes plain objects as well as decoded messages (it reads fields by name).
+  return type.encode(model).finish();
 }
 
 /** Reads and decodes an .onnx file. */

@@ -22,7 +22,7 @@
  */
 import { SurgeryError } from './errors';
 import { collectAllNames, GraphIndex } from './graphIndex';
-import { graphAt, SKIP_SUM_OUTPUT, type GraphResidualStream, type ResidualStreamLayout } from './locator';
+import { SKIP_SUM_OUTPUT, type GraphResidualStream, type ResidualStreamLayout } from './locator';
 import {
   DataType,
   intAttribute,

@@ -10,7 +10,7 @@ const plan = (mode: SteeringPlan['mode']): SteeringPlan => ({ vectors: [{ layer:
 
 function rows(t: { data: unknown; dims: readonly number[] }): number[][] {
   const d = Array.from(t.data as Float32Array);
-  const n = (t.dims[1] ?? 0) as number;
+  const n = t.dims[1] ?? 0;
   return Array.from({ length: n }, (_, i) => d.slice(i * H, (i + 1) * H));
 }
 
