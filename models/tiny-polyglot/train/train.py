@@ -10,7 +10,6 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch: OpenMP spin
 
 import argparse
 import json
-import math
 import time
 
 import numpy as np
@@ -61,11 +60,15 @@ def batch(stream, rng, bsz):
     return x[:, :-1], x[:, 1:]
 
 
-def lr_at(step, total, peak, warmup):
+def lr_at(step, total, peak, warmup, decay):
+    """Warmup-stable-decay: linear warmup, constant, then linear decay to 10 % over the last `decay` steps.
+    The constant phase does not depend on `total`, so a later session can extend the run before decay starts."""
     if step < warmup:
         return peak * (step + 1) / warmup
-    p = min(1.0, (step - warmup) / max(1, total - warmup))
-    return peak * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * p)))
+    start = total - decay
+    if step < start:
+        return peak
+    return peak * (1.0 - 0.9 * min(1.0, (step - start) / max(1, decay)))
 
 
 @torch.no_grad()
@@ -86,8 +89,9 @@ def save_atomic(obj, path):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--steps", type=int, default=4000)
-    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--steps", type=int, default=6000)
+    ap.add_argument("--decay", type=int, default=1200, help="steps of final linear decay")
+    ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--warmup", type=int, default=150)
     ap.add_argument("--every", type=int, default=50, help="checkpoint and dev-loss interval (steps)")
@@ -104,7 +108,7 @@ def main():
         docs = train_documents()[:400]
         cfg = Config(vocab_size=len(enc.vocab), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
                      num_attention_heads=4, num_key_value_heads=2)
-        args.steps, args.every, args.batch = 6, 3, 2
+        args.steps, args.every, args.batch, args.decay = 6, 3, 2, 2
         train_ids = tokenize_corpus(enc, run_dir / "train.npy", docs)
         dev_ids = train_ids
     else:
@@ -132,7 +136,7 @@ def main():
 
     t0, losses = time.time(), []
     while step < args.steps:
-        lr = lr_at(step, args.steps, args.lr, args.warmup)
+        lr = lr_at(step, args.steps, args.lr, args.warmup, args.decay)
         for g in opt.param_groups:
             g["lr"] = lr
         rng = np.random.default_rng([SEED, step])  # batch depends only on the step: resuming is exact
