@@ -42,4 +42,4 @@ export { buildSteerFeeds, isSteeredPosition, vectorsByLayer, type LayerSteer, ty
 export { argmax, createRng, sampleFromLogits, validateSampling, type SamplingOptions } from './sampling';
 export { generate, type GenerateOptions, type GenerateResult, type StopReason } from './generate';
 export { LogitLens, buildLogitLensModel, type LensTopK } from './logitLens';
-export { decodeModel, encodeModel, readModelFile, setOnnxProtoPath, type ModelProto } from './onnxProto';
+export { decodeModel, encodeModel, readModelFile, type ModelProto } from './onnxProto';

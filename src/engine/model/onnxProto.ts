@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as protobuf from 'protobufjs';
 import { OnnxFormatError } from './errors';
+import { ONNX_PROTO_SOURCE } from './proto/onnxSchema.generated';
 
 /** An int64 as protobufjs decodes it: a `Long` when the `long` package is present, else a number. */
 export interface LongLike {
@@ -133,38 +134,14 @@ export const AttributeType = {
 /** TensorProto.DataLocation.EXTERNAL */
 export const DATA_LOCATION_EXTERNAL = 1;
 
-let protoPathOverride: string | null = null;
 let modelType: protobuf.Type | null = null;
-
-/** Tells the engine where the vendored onnx.proto is, for bundles that put it somewhere unusual. */
-export function setOnnxProtoPath(file: string): void {
-  protoPathOverride = file;
-  modelType = null;
-}
-
-function findOnnxProto(): string {
-  // Source layout (tests, tsx): proto/ beside this module. Bundled layout: the build copies the
-  // schema next to the bundle (dist/onnx.proto), where __dirname points.
-  const here = typeof __dirname === 'string' ? __dirname : process.cwd();
-  const candidates = [
-    protoPathOverride,
-    process.env.POLYGLOT_LENS_ONNX_PROTO,
-    path.join(here, 'proto', 'onnx.proto'),
-    path.join(here, 'onnx.proto'),
-    path.join(here, '..', 'src', 'engine', 'model', 'proto', 'onnx.proto'),
-  ].filter((p): p is string => typeof p === 'string' && p.length > 0);
-  for (const c of candidates) if (fs.existsSync(c)) return c;
-  throw new OnnxFormatError(
-    `The ONNX schema (onnx.proto) was not found; looked in: ${candidates.join(', ')}. ` +
-      'The build must copy src/engine/model/proto/onnx.proto next to the bundle, or call setOnnxProtoPath().',
-  );
-}
 
 function onnxModelType(): protobuf.Type {
   if (modelType) return modelType;
-  const source = fs.readFileSync(findOnnxProto(), 'utf8');
-  // keepCase: field names stay as in onnx.proto (raw_data, op_type), matching the interfaces above.
-  const root = protobuf.parse(source, { keepCase: true }).root;
+  // The schema is embedded (proto/onnxSchema.generated.ts, generated from the vendored proto/onnx.proto),
+  // so bundles need no schema file beside them. keepCase: field names stay as in onnx.proto (raw_data,
+  // op_type), matching the interfaces above.
+  const root = protobuf.parse(ONNX_PROTO_SOURCE, { keepCase: true }).root;
   modelType = root.lookupType('onnx.ModelProto');
   return modelType;
 }
