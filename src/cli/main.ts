@@ -55,7 +55,7 @@ function show(text: string): string {
 }
 
 export function formatAnalysis(a: PromptAnalysis): string {
-  const lines = [`prompt   ${a.prompt}`, `tokens   ${a.tokens.length}: ${a.tokens.map((t) => `[${show(t.text)}]`).join(' ')}`, `ids      ${a.tokens.map((t) => t.id).join(' ')}`, 'next     ' + a.nextTokens.map((c) => `${show(c.text)} ${(c.probability * 100).toFixed(1)}%`).join(' | ')];
+  const lines = [`prompt   ${a.prompt}`, `tokens   ${a.tokens.length}: ${a.tokens.map((t) => `[${t.text === '' ? '…' : show(t.text)}]`).join(' ')}`, `ids      ${a.tokens.map((t) => t.id).join(' ')}`, 'next     ' + a.nextTokens.map((c) => `${show(c.text)} ${(c.probability * 100).toFixed(1)}%`).join(' | ')];
   return lines.join('\n');
 }
 

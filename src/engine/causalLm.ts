@@ -67,11 +67,8 @@ export class CausalLm {
   /** Token ids and their pieces/texts; special tokens are not added (we analyse exactly what the user wrote). */
   tokenize(prompt: string): TokenInfo[] {
     const encoding = this.tokenizer.encode(prompt, { add_special_tokens: false });
-    return encoding.ids.map((id, i) => ({
-      id,
-      piece: encoding.tokens[i] ?? '',
-      text: this.tokenizer.decode([id], { skip_special_tokens: false, clean_up_tokenization_spaces: false }),
-    }));
+    const texts = tokenTexts(encoding.ids, (ids) => this.tokenizer.decode(ids, { skip_special_tokens: false, clean_up_tokenization_spaces: false }));
+    return encoding.ids.map((id, i) => ({ id, piece: encoding.tokens[i] ?? '', text: texts[i] ?? '' }));
   }
 
   decodeToken(id: number): string {
@@ -217,6 +214,27 @@ async function loadTokenizer(files: ModelFiles): Promise<Tokenizer> {
   } catch (err) {
     throw new EngineError('TOKENIZER_INVALID', `${files.tokenizerPath} could not be loaded: ${(err as Error).message}`, 'Use the tokenizer.json saved with the model.', { cause: err });
   }
+}
+
+/** Tokens of context decoded before each token: enough for decoders that treat the first token specially. */
+const TEXT_CONTEXT = 8;
+
+/**
+ * What each token adds to the decoded text, so that the texts of all tokens concatenate to the decoded
+ * prompt. Decoding tokens one by one does not: a character split over two byte-level tokens decodes as
+ * two U+FFFD, and SentencePiece decoders drop the leading space of a lone token. Instead token i's text
+ * is decode(context..i) minus decode(context..i-1), with trailing U+FFFD (an unfinished UTF-8 sequence)
+ * held back until the token that completes the character; such a token's text is ''.
+ */
+export function tokenTexts(ids: readonly number[], decode: (ids: number[]) => string): string[] {
+  const clean = (s: string): string => s.replace(/\uFFFD+$/u, '');
+  return ids.map((_, i) => {
+    const from = Math.max(0, i - TEXT_CONTEXT);
+    const before = i > from ? clean(decode(ids.slice(from, i))) : ''; // decode([]) throws
+    const upTo = clean(decode(ids.slice(from, i + 1)));
+    if (upTo.startsWith(before)) return upTo.slice(before.length);
+    return decode([ids[i] as number]); // a decoder that rewrites earlier text: fall back to the lone token
+  });
 }
 
 /** Indices of the k largest logits with their softmax probabilities over the whole vocabulary, best first. */

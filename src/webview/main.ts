@@ -52,7 +52,12 @@ function renderAnalysis(m: AnalysisMessage): Node[] {
   const tokens = h(
     'ol',
     { class: 'tokens', 'aria-label': 'Tokens' },
-    ...a.tokens.map((t, i) => h('li', { class: 'token', 'data-token-id': String(t.id), 'data-text': t.text, title: `#${i} · id ${t.id} · ${JSON.stringify(t.piece)}` }, visibleToken(t.text))),
+    ...a.tokens.map((t, i) =>
+      t.text === ''
+        ? // The first byte(s) of a character that the next token completes.
+          h('li', { class: 'token partial', 'data-token-id': String(t.id), 'data-text': '', title: `#${i} · id ${t.id} · ${JSON.stringify(t.piece)} · part of a character completed by the next token` }, '\u2026')
+        : h('li', { class: 'token', 'data-token-id': String(t.id), 'data-text': t.text, title: `#${i} · id ${t.id} · ${JSON.stringify(t.piece)}` }, visibleToken(t.text)),
+    ),
   );
   const best = a.nextTokens[0];
   const rows = a.nextTokens.map((c, rank) =>
@@ -61,7 +66,7 @@ function renderAnalysis(m: AnalysisMessage): Node[] {
       { 'data-token-id': String(c.id), 'data-text': c.text },
       h('td', { class: 'rank' }, String(rank + 1)),
       h('td', { class: 'candidate' }, h('code', {}, visibleToken(c.text))),
-      h('td', { class: 'prob' }, h('span', { class: 'bar' }), `${(c.probability * 100).toFixed(1)} %`),
+      h('td', { class: 'prob' }, h('span', { class: 'track' }, h('span', { class: 'bar' })), `${(c.probability * 100).toFixed(1)} %`),
       h('td', { class: 'id' }, String(c.id)),
     ),
   );

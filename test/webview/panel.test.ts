@@ -1,0 +1,196 @@
+/**
+ * The panel's webview in a real Chromium (Debian's, driven by playwright-core): the exact HTML and
+ * Content-Security-Policy the extension serves, the bundled dist/webview.js, and a recorded host
+ * message (test/fixtures/messages/analysis.json: a real analysis of line 2 of notes.txt by the test
+ * model, as the CLI's --json printed it). `acquireVsCodeApi` is the only stand-in: it records what the
+ * webview posts.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import * as path from 'node:path';
+import { after, before, test } from 'node:test';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { makeNonce, renderPanelHtml } from '../../src/extension/panelHtml';
+import { hostToWebview, type AnalysisMessage, type ErrorMessage } from '../../src/protocol/webview';
+import { CHROMIUM_ARGS, chromiumMissing, chromiumPath, REPO_ROOT, RESULTS_DIR, skipLoudly } from '../e2e/harness/environment';
+import { ensureBuilt } from '../unit/helpers/build';
+
+const ORIGIN = 'https://webview.test';
+const recorded = hostToWebview(JSON.parse(readFileSync(path.join(REPO_ROOT, 'test', 'fixtures', 'messages', 'analysis.json'), 'utf8')), 'fixture') as AnalysisMessage;
+
+let browser: Browser | undefined;
+const missing = chromiumMissing();
+
+before(async () => {
+  ensureBuilt();
+  if (missing === undefined) browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS, headless: true });
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+const THEME: Record<string, string> = {
+  '--vscode-font-family': 'system-ui, sans-serif',
+  '--vscode-font-size': '13px',
+  '--vscode-editor-font-family': 'monospace',
+  '--vscode-editor-font-size': '13px',
+  '--vscode-foreground': '#cccccc',
+  '--vscode-descriptionForeground': '#9d9d9d',
+  '--vscode-editor-background': '#1f1f1f',
+  '--vscode-badge-background': '#616161',
+  '--vscode-badge-foreground': '#f8f8f8',
+  '--vscode-textBlockQuote-background': '#2b2b2b',
+  '--vscode-textBlockQuote-border': '#616161',
+  '--vscode-charts-blue': '#3794ff',
+};
+
+interface PanelPage {
+  page: Page;
+  posted: () => Promise<unknown[]>;
+  cspViolations: () => Promise<string[]>;
+  send: (message: unknown) => Promise<void>;
+}
+
+/** Serves the panel like VS Code does: our HTML shell, CSP, and the two local resources. */
+async function openPanel(b: Browser, savedState?: unknown): Promise<PanelPage> {
+  const page = await b.newPage({ viewport: { width: 900, height: 700 } });
+  const nonce = makeNonce();
+  const html = renderPanelHtml({ cspSource: ORIGIN, scriptUri: `${ORIGIN}/dist/webview.js`, styleUri: `${ORIGIN}/media/panel.css`, nonce });
+  await page.route(`${ORIGIN}/**`, async (route) => {
+    const url = new URL(route.request().url());
+    if (url.pathname === '/index.html') return route.fulfill({ contentType: 'text/html', body: html });
+    const file = path.join(REPO_ROOT, url.pathname);
+    if (url.pathname === '/dist/webview.js' || url.pathname === '/media/panel.css') {
+      return route.fulfill({ contentType: url.pathname.endsWith('.js') ? 'text/javascript' : 'text/css', body: readFileSync(file) });
+    }
+    return route.fulfill({ status: 404, body: '' });
+  });
+  // A string, not a function: tsx (esbuild keepNames) would inject a `__name` helper the page lacks.
+  await page.addInitScript(`
+    window.__posted = [];
+    window.__state = ${JSON.stringify(savedState ?? null)} ?? undefined;
+    window.__csp = [];
+    document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));
+    window.acquireVsCodeApi = () => ({
+      postMessage: (m) => { window.__posted.push(m); },
+      getState: () => window.__state,
+      setState: (s) => { window.__state = s; },
+    });
+    // A few of the theme variables VS Code injects into every webview (Dark Modern).
+    document.addEventListener('DOMContentLoaded', () => {
+      for (const [k, v] of Object.entries(${JSON.stringify(THEME)})) document.documentElement.style.setProperty(k, v);
+    });
+  `);
+  await page.goto(`${ORIGIN}/index.html`);
+  return {
+    page,
+    posted: () => page.evaluate(() => (window as unknown as { __posted: unknown[] }).__posted),
+    cspViolations: () => page.evaluate(() => (window as unknown as { __csp: string[] }).__csp),
+    send: (message) => page.evaluate((m) => window.postMessage(m, '*'), message),
+  };
+}
+
+test('the panel posts ready, renders a recorded analysis under the real CSP, and saves it as state', async (t) => {
+  if (missing !== undefined || browser === undefined) return skipLoudly(t, missing ?? 'no browser');
+  const { page, posted, cspViolations, send } = await openPanel(browser);
+  try {
+    await page.waitForFunction(() => (window as unknown as { __posted: unknown[] }).__posted.length > 0);
+    assert.deepEqual(await posted(), [{ type: 'ready' }], 'the webview announces itself before anything else');
+
+    await send(recorded);
+    await page.locator('[data-testid="app"][data-state="analysis"]').waitFor();
+    const a = recorded.analysis;
+    assert.equal(await page.locator('[data-testid="prompt"]').innerText(), a.prompt);
+    assert.equal(await page.locator('[data-testid="origin"]').innerText(), 'Line at line 2 of notes.txt');
+    const chips = page.locator('[data-testid="tokens"] .token');
+    assert.equal(await chips.count(), a.tokens.length);
+    assert.deepEqual(await chips.evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-token-id')))), a.tokens.map((tok) => tok.id));
+    assert.equal((await chips.evaluateAll((els) => els.map((e) => e.getAttribute('data-text')))).join(''), a.prompt);
+    // Whitespace inside a token is made visible: " chat" is shown as "·chat".
+    assert.equal(await chips.nth(1).innerText(), a.tokens[1]?.text.replace(/ /g, '·'));
+    assert.equal(await page.locator('[data-testid="token-count"]').innerText(), String(a.tokens.length));
+
+    const rows = page.locator('table.next tbody tr');
+    assert.equal(await rows.count(), a.nextTokens.length);
+    assert.equal(await rows.first().locator('.prob').innerText(), `${((a.nextTokens[0]?.probability ?? 0) * 100).toFixed(1)} %`);
+    assert.equal(await page.locator('[data-testid="argmax"]').getAttribute('data-token-id'), String(a.nextTokens[0]?.id));
+    // The probability bar is as wide as the probability (set through CSSOM, allowed by the CSP).
+    const barWidths = await rows.locator('.bar').evaluateAll((els) => els.map((e) => (e as HTMLElement).style.width));
+    assert.equal(barWidths[0], `${Math.round((a.nextTokens[0]?.probability ?? 0) * 100)}%`);
+    assert.equal(await page.locator('[data-fact="Hidden size"]').innerText(), String(a.model.hiddenSize));
+
+    const state = await page.evaluate(() => (window as unknown as { __state: unknown }).__state);
+    assert.deepEqual(state, recorded, 'the rendered message is saved for panel restore');
+    assert.deepEqual(await cspViolations(), [], 'nothing the panel does is blocked by its Content-Security-Policy');
+
+    await mkdir(path.join(RESULTS_DIR, 'webview'), { recursive: true });
+    await page.screenshot({ path: path.join(RESULTS_DIR, 'webview', 'analysis.png'), fullPage: true });
+  } finally {
+    await page.close();
+  }
+});
+
+test('the panel ignores invalid messages and never renders model text as HTML', async (t) => {
+  if (missing !== undefined || browser === undefined) return skipLoudly(t, missing ?? 'no browser');
+  const { page, send, cspViolations } = await openPanel(browser);
+  try {
+    const hostile = structuredClone(recorded);
+    hostile.requestId = 8;
+    hostile.analysis.tokens = [{ id: 1, piece: 'x', text: '<img src=x onerror="document.title=\'pwned\'">' }];
+    await send(hostile);
+    await page.locator('[data-testid="app"][data-request-id="8"]').waitFor();
+    assert.equal(await page.locator('[data-testid="tokens"] img').count(), 0, 'token text is text, not markup');
+    assert.equal(await page.locator('[data-testid="tokens"] .token').first().innerText(), '<img·src=x·onerror="document.title=\'pwned\'">');
+
+    await send({ type: 'analysis', requestId: 9, origin: recorded.origin, analysis: { prompt: 42 } });
+    await send({ type: 'launchMissiles' });
+    await page.waitForTimeout(200); // give a wrongly accepted message the chance to render
+    assert.equal(await page.locator('[data-testid="app"]').getAttribute('data-request-id'), '8', 'invalid messages change nothing');
+
+    assert.notEqual(await page.title(), 'pwned');
+    assert.deepEqual(await cspViolations(), []);
+  } finally {
+    await page.close();
+  }
+});
+
+test('a restored panel (VS Code reload) renders its saved state before the host sends anything', async (t) => {
+  if (missing !== undefined || browser === undefined) return skipLoudly(t, missing ?? 'no browser');
+  const { page, posted } = await openPanel(browser, recorded);
+  try {
+    await page.locator('[data-testid="app"][data-state="analysis"][data-request-id="7"]').waitFor({ timeout: 5_000 });
+    assert.equal(await page.locator('[data-testid="tokens"] .token').count(), recorded.analysis.tokens.length);
+    assert.deepEqual(await posted(), [{ type: 'ready' }]);
+  } finally {
+    await page.close();
+  }
+});
+
+test('the error view shows the message and hint and posts Open Settings / Try Again', async (t) => {
+  if (missing !== undefined || browser === undefined) return skipLoudly(t, missing ?? 'no browser');
+  const { page, posted, send } = await openPanel(browser);
+  try {
+    const error: ErrorMessage = {
+      type: 'error',
+      requestId: 3,
+      prompt: 'Bonjour',
+      origin: { kind: 'selection', fileName: 'a.md', line: 4 },
+      error: { code: 'MODEL_NOT_FOUND', message: 'Model folder not found: /nope', hint: 'Point the setting polyglotLens.modelPath at a model folder.' },
+    };
+    await send(error);
+    const box = page.locator('[data-testid="error"]');
+    await box.waitFor();
+    assert.equal(await box.getAttribute('data-code'), 'MODEL_NOT_FOUND');
+    assert.equal(await page.locator('[data-testid="error-message"]').innerText(), 'Model folder not found: /nope');
+    assert.match(await box.innerText(), /polyglotLens\.modelPath/);
+    assert.equal(await page.locator('[data-testid="origin"]').innerText(), 'Selection at line 5 of a.md');
+    await page.locator('vscode-button[data-action="open-settings"]').click();
+    await page.locator('vscode-button[data-action="rerun"]').click();
+    assert.deepEqual((await posted()).slice(1), [{ type: 'openSettings', setting: 'polyglotLens.modelPath' }, { type: 'rerun' }]);
+    await page.screenshot({ path: path.join(RESULTS_DIR, 'webview', 'error.png'), fullPage: true });
+  } finally {
+    await page.close();
+  }
+});
