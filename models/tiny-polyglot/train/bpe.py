@@ -12,6 +12,7 @@ import json
 import heapq
 import re
 from collections import Counter, defaultdict
+from pathlib import Path
 
 from common import MODEL_DIR, WORK
 
@@ -173,6 +174,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--vocab", type=int, default=12288)
     ap.add_argument("--sample-chars", type=int, default=12_000_000)
+    ap.add_argument("--out", default=str(MODEL_DIR), help="folder for tokenizer.json + tokenizer_config.json")
     args = ap.parse_args()
     text = (WORK / "corpus" / "train.txt").read_text(encoding="utf-8")
     paras = [p for p in text.split("\n") if p.strip()]
@@ -181,13 +183,15 @@ def main():
     print(f"training BPE on {len(sample)} of {len(paras)} lines")
     vocab, merges = train(sample, args.vocab)
     out = tokenizer_json(vocab, merges)
-    tmp = MODEL_DIR / "tokenizer.json.tmp"
+    dest = Path(args.out)
+    dest.mkdir(parents=True, exist_ok=True)
+    tmp = dest / "tokenizer.json.tmp"
     tmp.write_text(json.dumps(out, ensure_ascii=False), encoding="utf-8")
-    tmp.replace(MODEL_DIR / "tokenizer.json")
+    tmp.replace(dest / "tokenizer.json")
     config = {"bos_token": "<|bos|>", "eos_token": "<|eos|>", "pad_token": "<|pad|>", "unk_token": None,
               "add_bos_token": True, "add_eos_token": False, "model_max_length": 256,
               "clean_up_tokenization_spaces": False, "tokenizer_class": "PreTrainedTokenizerFast"}
-    (MODEL_DIR / "tokenizer_config.json").write_text(json.dumps(config, indent=1) + "\n")
+    (dest / "tokenizer_config.json").write_text(json.dumps(config, indent=1) + "\n")
     print(f"vocab {len(vocab)}, merges {len(merges)}")
 
 

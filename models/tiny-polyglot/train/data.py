@@ -38,13 +38,13 @@ def run(cmd, **kw):
 
 
 # ---------------------------------------------------------------- download + extract
-def download():
+def download(packages):
     DEBS.mkdir(parents=True, exist_ok=True)
-    missing = [p for p in PACKAGES if not list(DEBS.glob(f"{p}_*.deb"))]
+    missing = [p for p in packages if not list(DEBS.glob(f"{p}_*.deb"))]
     if missing:
         run(["apt-get", "download", *missing], cwd=DEBS)
     versions = {}
-    for p in PACKAGES:
+    for p in packages:
         deb = sorted(DEBS.glob(f"{p}_*.deb"))[-1]
         versions[p] = subprocess.check_output(["dpkg-deb", "-f", str(deb), "Version"], text=True).strip()
     return versions
@@ -159,7 +159,7 @@ def stable_split(key: str, dev=0.04, test=0.04, steer=0.0):
 
 
 # ---------------------------------------------------------------- collection
-def collect():
+def collect(system_gettext=True):
     units = []  # dicts: lang, text, source, doc, split, pair?
 
     # Wesnoth: parallel by msgid within a text domain; a domain is a document.
@@ -218,7 +218,7 @@ def collect():
 
     # System gettext catalogs (short UI strings): each domain is a document, English from the msgids.
     seen_en = set()
-    for lang, locs in SYSTEM_LOCALE.items():
+    for lang, locs in (SYSTEM_LOCALE.items() if system_gettext else []):
         for loc in locs:
             for path in sorted(Path("/usr/share/locale", loc, "LC_MESSAGES").glob("*.mo")):
                 split = stable_split("gettext/" + path.stem)
@@ -267,11 +267,13 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--english-share", type=float, default=0.25)
     ap.add_argument("--max-repeat", type=float, default=2.0)
+    ap.add_argument("--packages", nargs="*", default=PACKAGES, help="a subset of the sources (CI smoke test)")
+    ap.add_argument("--no-system-gettext", action="store_true", help="skip /usr/share/locale (CI smoke test)")
     args = ap.parse_args()
     CORPUS.mkdir(parents=True, exist_ok=True)
-    versions = download()
+    versions = download(args.packages)
     extract()
-    units = collect()
+    units = collect(system_gettext=not args.no_system_gettext)
     print(f"collected {len(units)} units")
     units = dedupe(units)
     units = identify(units)
@@ -291,7 +293,10 @@ def main():
         chars[u["lang"]] += len(u["text"])
     # Languages with less text than the budget are repeated (whole documents, at most max_repeat times): the
     # smallest (zh) would otherwise shrink everything; English is capped by what exists.
-    budget = min(min(chars[l] * args.max_repeat for l in NON_EN),
+    present = [l for l in NON_EN if chars[l]]
+    if not present or not chars["en"]:
+        sys.exit("data.py: the selected packages gave no English or no other-language text to train on")
+    budget = min(min(chars[l] * args.max_repeat for l in present),
                  int(chars["en"] * (1 - args.english_share) / args.english_share / len(NON_EN)))
     en_budget = int(budget * len(NON_EN) * args.english_share / (1 - args.english_share))
     docs = defaultdict(list)
@@ -302,6 +307,8 @@ def main():
     for lang in LANGS:
         cap = en_budget if lang == "en" else budget
         keys = [k for k in docs if k[0] == lang]
+        if not keys:
+            continue
         while used[lang] < cap:
             rng.shuffle(keys)
             for key in keys:
@@ -345,9 +352,10 @@ def main():
                   "units_per_language": dict(sorted(counts[src].items()))}
             for src, d in sorted(docs_by_source.items())
         }
-    tmp = HERE / "manifest.json.tmp"
+    dest = HERE / "manifest.json" if args.packages == PACKAGES else CORPUS / "manifest.json"
+    tmp = dest.with_suffix(".tmp")
     tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n")
-    tmp.replace(HERE / "manifest.json")
+    tmp.replace(dest)
     print(json.dumps({"budget": budget, "used": used, "available": chars}, indent=1))
 
 

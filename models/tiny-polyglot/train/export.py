@@ -108,8 +108,8 @@ def main():
            "pad_token_id": cfg["pad_token_id"], "do_sample": True, "temperature": 0.7, "top_p": 0.9,
            "max_new_tokens": 64}
     (out / "generation_config.json").write_text(json.dumps(gen, indent=1) + "\n")
-    if out != MODEL_DIR:
-        for name in ("tokenizer.json", "tokenizer_config.json"):
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        if not (out / name).exists():
             (out / name).write_bytes((MODEL_DIR / name).read_bytes())
     enc = Encoder(out / "tokenizer.json")
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:

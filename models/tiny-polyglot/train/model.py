@@ -80,9 +80,11 @@ class Attention(nn.Module):
             k = torch.cat([past_k, k], dim=2)
             v = torch.cat([past_v, v], dim=2)
         present = (k, v)
+        # Grouped-query attention: query head j reads kv head j // rep. expand + reshape rather than
+        # repeat_interleave, which torch 1.13's ONNX export traces with a fixed sequence length.
         rep = self.h // self.kv
-        kk = k.repeat_interleave(rep, dim=1)
-        vv = v.repeat_interleave(rep, dim=1)
+        kk = k[:, :, None].expand(-1, -1, rep, -1, -1).reshape(b, self.h, -1, self.hd)
+        vv = v[:, :, None].expand(-1, -1, rep, -1, -1).reshape(b, self.h, -1, self.hd)
         att = (q @ kk.transpose(-1, -2)) / math.sqrt(self.hd)
         att = att.masked_fill(~mask, torch.finfo(att.dtype).min)
         att = F.softmax(att, dim=-1)

@@ -97,17 +97,19 @@ def main():
     ap.add_argument("--every", type=int, default=50, help="checkpoint and dev-loss interval (steps)")
     ap.add_argument("--smoke", action="store_true", help="tiny model, few steps, separate folder (CI)")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--tokenizer", default=str(MODEL_DIR / "tokenizer.json"))
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(SEED)
 
     run_dir = WORK / ("smoke" if args.smoke else "run")
     (run_dir / "ckpt").mkdir(parents=True, exist_ok=True)
-    enc = Encoder()
+    enc = Encoder(args.tokenizer)
     if args.smoke:
         docs = train_documents()[:400]
         cfg = Config(vocab_size=len(enc.vocab), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                     num_attention_heads=4, num_key_value_heads=2)
+                     num_attention_heads=4, num_key_value_heads=2, bos_token_id=enc.bos, eos_token_id=enc.eos,
+                     pad_token_id=enc.pad)
         args.steps, args.every, args.batch, args.decay = 6, 3, 2, 2
         train_ids = tokenize_corpus(enc, run_dir / "train.npy", docs)
         dev_ids = train_ids
