@@ -11,7 +11,7 @@ import { requireOnnx, SYN, syntheticModel, tempDir, testVector } from './helpers
 const PROMPT = [1, 12, 7, 33, 20];
 const opened = new Map<string, Promise<OpenedModel>>();
 const cacheDir = tempDir();
-function open(c: 'plain' | 'fused' | 'ifmerged' | 'external' | 'layernorm'): Promise<OpenedModel> {
+function open(c: 'plain' | 'fused' | 'ifmerged' | 'external' | 'layernorm' | 'fp16'): Promise<OpenedModel> {
   let p = opened.get(c);
   if (!p) {
     p = openModel(syntheticModel(c), { cacheDir, session: { intraOpNumThreads: 1 } });
@@ -22,7 +22,7 @@ function open(c: 'plain' | 'fused' | 'ifmerged' | 'external' | 'layernorm'): Pro
 
 const steerAll = (k: number): SteeringPlan => ({ vectors: [{ layer: k, vector: testVector(SYN.H, 5 + k, 2) }], mode: 'all' });
 
-for (const c of ['plain', 'fused', 'ifmerged', 'external', 'layernorm'] as const) {
+for (const c of ['plain', 'fused', 'ifmerged', 'external', 'layernorm', 'fp16'] as const) {
   test(`generate (${c}): KV-cache greedy equals full-recompute greedy, unsteered and steered`, async (t) => {
     if (!requireOnnx(t)) return;
     const m = await open(c);

@@ -8,12 +8,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { TestContext } from 'node:test';
 import * as ort from 'onnxruntime-node';
+import { toFloat32 } from '../../../../src/engine/model/decoder';
 
 export const REPO = path.resolve(__dirname, '../../../..');
 export const PYTHON = process.env.POLYGLOT_LENS_PYTHON ?? '/usr/bin/python3';
 const GENERATOR = path.join(REPO, 'test/fixtures/synthetic/make_graphs.py');
 
-export const SYNTHETIC_CASES = ['plain', 'scaled', 'fused', 'layernorm', 'ifmerged', 'external'] as const;
+export const SYNTHETIC_CASES = ['plain', 'scaled', 'fused', 'layernorm', 'ifmerged', 'external', 'fp16'] as const;
 export type SyntheticCase = (typeof SYNTHETIC_CASES)[number] | 'noresidual';
 export const SYN = { L: 3, H: 16, V: 48, NH: 2, HD: 8 } as const;
 
@@ -77,7 +78,7 @@ export function onnxCheck(files: string[]): string {
 }
 
 /** Feeds for one run of a synthetic model (batch 1, past length 0): ids at positions 0..n-1. */
-export function promptFeeds(ids: number[], opts: { ifMerged?: boolean; steerZeros?: number } = {}): Record<string, ort.Tensor> {
+export function promptFeeds(ids: number[], opts: { ifMerged?: boolean; steerZeros?: number; fp16?: boolean } = {}): Record<string, ort.Tensor> {
   const n = ids.length;
   const feeds: Record<string, ort.Tensor> = {
     input_ids: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, n]),
@@ -85,13 +86,30 @@ export function promptFeeds(ids: number[], opts: { ifMerged?: boolean; steerZero
     position_ids: new ort.Tensor('int64', BigInt64Array.from({ length: n }, (_, i) => BigInt(i)), [1, n]),
   };
   for (let i = 0; i < SYN.L; i++) {
-    for (const kv of ['key', 'value']) feeds[`past_key_values.${i}.${kv}`] = new ort.Tensor('float32', new Float32Array(0), [1, SYN.NH, 0, SYN.HD]);
+    for (const kv of ['key', 'value']) {
+      feeds[`past_key_values.${i}.${kv}`] = opts.fp16
+        ? new ort.Tensor('float16', new Uint16Array(0), [1, SYN.NH, 0, SYN.HD])
+        : new ort.Tensor('float32', new Float32Array(0), [1, SYN.NH, 0, SYN.HD]);
+    }
   }
   if (opts.ifMerged) feeds.use_cache_branch = new ort.Tensor('bool', [false], [1]);
   if (opts.steerZeros !== undefined) {
     for (let k = 0; k <= opts.steerZeros; k++) feeds[`steer.${k}`] = new ort.Tensor('float32', new Float32Array(SYN.H), [1, 1, SYN.H]);
   }
   return feeds;
+}
+
+/** A tensor's values as float32 (float16 converted exactly). */
+export function floats(t: ort.Tensor | undefined): Float32Array {
+  if (!t) throw new Error('missing output');
+  return toFloat32(t);
+}
+
+/** A tensor's raw bytes, for bit-for-bit comparisons whatever its type. */
+export function rawBytes(t: ort.Tensor | undefined): Buffer {
+  if (!t) throw new Error('missing output');
+  const d = t.data as Float32Array | Uint16Array;
+  return Buffer.from(d.buffer, d.byteOffset, d.byteLength);
 }
 
 /** Byte equality of two float arrays (bit-identical, -0 vs +0 and NaN payloads included). */
