@@ -24,22 +24,21 @@ from common import HERE, MODEL_DIR, REPO, WORK
 from model import Config, LlamaForCausalLM
 
 
-class WithPast(torch.nn.Module):
-    def __init__(self, model):
-        super().__init__()
-        self.m = model
+class WithPast(LlamaForCausalLM):
+    """The same module tree with a flat (input_ids, attention_mask, position_ids, *past) signature, so that
+    parameter and node names are exactly the Hugging Face ones (`model.layers.0...`, `/model/layers.0/Add_1`)."""
 
     def forward(self, input_ids, attention_mask, position_ids, *past_flat):
         past = [(past_flat[2 * i], past_flat[2 * i + 1]) for i in range(len(past_flat) // 2)]
-        logits, presents, _ = self.m(input_ids, attention_mask, position_ids, past)
+        logits, presents, _ = super().forward(input_ids, attention_mask, position_ids, past)
         return (logits, *[t for kv in presents for t in kv])
 
 
-def load(ckpt_path):
+def load(ckpt_path, cls=LlamaForCausalLM):
     ck = torch.load(ckpt_path, map_location="cpu")
     c = ck["config"]
     cfg = Config(**{k: c[k] for k in Config.__dataclass_fields__})
-    model = LlamaForCausalLM(cfg)
+    model = cls(cfg)
     model.load_state_dict(ck["model"])
     model.eval()
     return model, ck
@@ -66,8 +65,8 @@ def export(model, path):
             axes[f"present.{i}.{n}"] = {0: "batch_size", 2: "total_sequence_length"}
     tmp = Path(str(path) + ".tmp")
     with torch.no_grad():
-        torch.onnx.export(WithPast(model), (ids, mask, pos, *pkv), str(tmp), input_names=in_names,
-                          output_names=out_names, dynamic_axes=axes, opset_version=17, do_constant_folding=True)
+        torch.onnx.export(model, (ids, mask, pos, *pkv), str(tmp), input_names=in_names,
+                          output_names=out_names, dynamic_axes=axes, opset_version=17, do_constant_folding=False)
     m = onnx.load(str(tmp))
     onnx.checker.check_model(m, full_check=True)
     os.replace(tmp, path)
@@ -81,9 +80,10 @@ def check_cases(model, enc):
     ids = enc.encode("Le dragon s'envola au-dessus des montagnes.")
     x = torch.tensor([ids])
     n = len(ids)
-    logits, presents, _ = model(x, torch.ones(1, n, dtype=torch.long), torch.arange(n)[None], None)
+    forward = super(WithPast, model).forward if isinstance(model, WithPast) else model
+    logits, presents, _ = forward(x, torch.ones(1, n, dtype=torch.long), torch.arange(n)[None], None)
     nxt = int(logits[0, -1].argmax())
-    logits2, presents2, _ = model(torch.tensor([[nxt]]), torch.ones(1, n + 1, dtype=torch.long),
+    logits2, presents2, _ = forward(torch.tensor([[nxt]]), torch.ones(1, n + 1, dtype=torch.long),
                                   torch.tensor([[n]]), presents)
     flat = lambda ps: [t.flatten().tolist() for kv in ps for t in kv]
     return {"layers": cfg.num_hidden_layers, "kv_heads": cfg.num_key_value_heads,
@@ -99,7 +99,7 @@ def main():
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    model, ck = load(args.ckpt)
+    model, ck = load(args.ckpt, WithPast)
     export(model, out / "model.onnx")
     cfg = model.config.hf_config()
     cfg["polyglot_lens"] = {"trained_steps": ck["step"], "training_seconds": round(ck["elapsed"])}

@@ -125,6 +125,37 @@ class LlamaModel(nn.Module):
         self.layers = nn.ModuleList([DecoderLayer(c) for _ in range(c.num_hidden_layers)])
         self.norm = RMSNorm(c.hidden_size, c.rms_norm_eps)
 
+    def forward(self, input_ids, attention_mask, position_ids, past, steer, return_hidden):
+        b, t = input_ids.shape
+        past_len = past[0][0].shape[2] if past is not None else 0
+        if position_ids is None:
+            position_ids = torch.arange(past_len, past_len + t, device=input_ids.device)[None].expand(b, t)
+        total = past_len + t
+        if attention_mask is None:
+            attention_mask = torch.ones(b, total, dtype=torch.long)
+        q_pos = torch.arange(t)[:, None] + past_len
+        k_pos = torch.arange(total)[None, :]
+        causal = k_pos <= q_pos                                              # [t, total]
+        mask = causal[None, None] & attention_mask[:, None, None, :].bool()  # [b, 1, t, total]
+        x = self.embed_tokens(input_ids)
+        hidden = []
+
+        def residual(k, x):
+            if steer is not None and k in steer:
+                x = x + steer[k]
+            if return_hidden:
+                hidden.append(x)
+            return x
+
+        x = residual(0, x)
+        presents = []
+        for i, layer in enumerate(self.layers):
+            pk, pv = past[i] if past is not None else (None, None)
+            x, present = layer(x, position_ids, mask, pk, pv)
+            presents.append(present)
+            x = residual(i + 1, x)
+        return self.norm(x), presents, (hidden if return_hidden else None)
+
 
 class LlamaForCausalLM(nn.Module):
     def __init__(self, c: Config):
@@ -149,33 +180,5 @@ class LlamaForCausalLM(nn.Module):
         """input_ids [b, t]; attention_mask [b, past + t] (1 = attend); past: list of (k, v) per layer;
         steer: {k: tensor [hidden] or [b, t, hidden]} added to the residual at k. Returns (logits, presents,
         hidden_states or None)."""
-        b, t = input_ids.shape
-        past_len = past[0][0].shape[2] if past is not None else 0
-        if position_ids is None:
-            position_ids = torch.arange(past_len, past_len + t, device=input_ids.device)[None].expand(b, t)
-        total = past_len + t
-        if attention_mask is None:
-            attention_mask = torch.ones(b, total, dtype=torch.long)
-        q_pos = torch.arange(t)[:, None] + past_len
-        k_pos = torch.arange(total)[None, :]
-        causal = k_pos <= q_pos                                           # [t, total]
-        mask = causal[None, None] & attention_mask[:, None, None, :].bool()  # [b, 1, t, total]
-        x = self.model.embed_tokens(input_ids)
-        hidden = []
-
-        def residual(k, x):
-            if steer is not None and k in steer:
-                x = x + steer[k]
-            if return_hidden:
-                hidden.append(x)
-            return x
-
-        x = residual(0, x)
-        presents = []
-        for i, layer in enumerate(self.model.layers):
-            pk, pv = past[i] if past is not None else (None, None)
-            x, present = layer(x, position_ids, mask, pk, pv)
-            presents.append(present)
-            x = residual(i + 1, x)
-        logits = self.lm_head(self.model.norm(x))
-        return logits, presents, (hidden if return_hidden else None)
+        x, presents, hidden = self.model(input_ids, attention_mask, position_ids, past, steer, return_hidden)
+        return self.lm_head(x), presents, hidden
