@@ -2,7 +2,7 @@
  * ResidualStreamLocator: finds each decoder block's residual-stream value in an ONNX graph, structurally.
  *
  * Start at the embedding Gather on `input_ids` (optionally followed by a scale Mul, a positional-embedding
- * Add or an embedding norm), then follow the residual additions: at each step the next residual is the Add
+ * Add, an embedding norm or an input projection), then follow the residual additions: at each step the next residual is the Add
  * that consumes the current residual together with a value computed from it (the attention or MLP branch),
  * or a fused Skip(Simplified)LayerNormalization that takes the current residual as input or skip — its
  * output 3 is the sum. A pre-norm block adds twice (attention, MLP), so the chain has 2L additions for L
@@ -207,6 +207,7 @@ function findEmbeddingGather(
     );
   }
   let out = node.output[0] ?? '';
+  let projected = false;
   // Walk the embedding prefix: values with a single consumer that only rescale, cast, add a positional
   // embedding or normalise the embeddings before the first block.
   for (;;) {
@@ -220,10 +221,14 @@ function findEmbeddingGather(
     const isPosition = n.op_type === 'Add' && !index.dependsOn(other, new Set([out]));
     const isPassThrough = n.op_type === 'Cast' || n.op_type === 'Identity';
     const isEmbeddingNorm = (n.op_type === 'LayerNormalization' || n.op_type === 'SimplifiedLayerNormalization') && use.slot === 0;
-    if (!(isScale || isPosition || isPassThrough || isEmbeddingNorm)) break;
+    // OPT-350m projects its embeddings up to the model width (project_in) before the first block.
+    const isProjection = n.op_type === 'MatMul' && use.slot === 0 && index.isConstant(other);
+    if (!(isScale || isPosition || isPassThrough || isEmbeddingNorm || isProjection)) break;
+    projected ||= isProjection;
     out = n.output[0] ?? '';
   }
-  return { node, output: out, table: findInitializer(index, node.input[0] ?? '', outer) };
+  // After a projection the table's width is not the residual width: the caller then uses config.json.
+  return { node, output: out, table: projected ? null : findInitializer(index, node.input[0] ?? '', outer) };
 }
 
 function findInitializer(index: GraphIndex, name: string, outer: ReadonlyMap<string, TensorProto>): TensorProto | null {
