@@ -10,7 +10,8 @@ import { after, before, test } from 'node:test';
 import { generate } from '../../../../src/engine/model/generate';
 import { openModel, type OpenedModel } from '../../../../src/engine/model/openModel';
 import type { SteeringPlan } from '../../../../src/engine/model/steering';
-import { REPO, tempDir } from './helpers';
+import { DecoderSession } from '../../../../src/engine/model/decoder';
+import { onnxCheck, pythonOnnxAvailable, REPO, tempDir } from './helpers';
 
 // Overridable so the same checks can run on another export of the pipeline (e.g. a fresh checkpoint).
 const MODEL_DIR = process.env.POLYGLOT_LENS_TINY_MODEL ?? path.join(REPO, 'models/tiny-polyglot');
@@ -175,5 +176,28 @@ test('tiny-polyglot: logit-lens top-5 ids per layer equal PyTorch', { skip }, as
     assert.ok(f.hiddenStates);
     const lens = await model.lens.atPosition(f.hiddenStates, c.logit_lens.position, 5);
     assert.deepEqual(lens.map((r) => r.ids), c.logit_lens.top_ids, `${c.lang}: logit lens`);
+  }
+});
+
+test('tiny-polyglot: the surgered graphs pass onnx.checker and a zero steer is bit-identical to the unmodified model', { skip }, async (t) => {
+  if (pythonOnnxAvailable()) {
+    assert.equal(onnxCheck([model.prepared.inspectPath, model.prepared.steerPath, model.prepared.lensPath]), '');
+  } else if (process.env.CI === 'true') {
+    assert.fail('python3-onnx is required in CI');
+  } else {
+    t.diagnostic('python3-onnx missing: onnx.checker not run');
+  }
+  const original = await DecoderSession.create({ path: model.folder.onnxPath }, model.hiddenSize, { intraOpNumThreads: 1 });
+  try {
+    for (const c of ref.prompts) {
+      const base = await original.forward(c.input_ids);
+      for (const d of [model.inspect, model.generator]) {
+        const zero = await d.forward(c.input_ids, { steering: { vectors: [{ layer: 3, vector: new Float32Array(model.hiddenSize) }], mode: 'all' } });
+        assert.ok(Buffer.from(base.logits.buffer, base.logits.byteOffset, base.logits.byteLength).equals(
+          Buffer.from(zero.logits.buffer, zero.logits.byteOffset, zero.logits.byteLength)), `${c.lang}: logits bit-identical`);
+      }
+    }
+  } finally {
+    await original.dispose();
   }
 });
