@@ -9,7 +9,7 @@ import { errorText } from './onnxProto';
 import { InferenceError } from './errors';
 
 /** Execution providers onnxruntime-node can be asked for; CPU is the default and the tested path. */
-export type ExecutionProvider = 'cpu' | 'cuda' | 'dml' | 'coreml' | 'webgpu';
+export type ExecutionProvider = 'cpu' | 'cuda' | 'tensorrt' | 'dml' | 'coreml' | 'webgpu';
 
 /** Engine-level session settings (mapped to ORT session options by `ortSessionOptions`). */
 export interface SessionSettings {
