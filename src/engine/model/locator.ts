@@ -97,7 +97,9 @@ export function locateResidualStream(model: ModelProto, options: LocateOptions =
     );
   }
 
-  const sums = found[0]?.chain.length ? (found[0].chain.length - 1) : 0;
+  const first = found[0];
+  if (!first) throw new ResidualStreamError(`Could not find the residual stream of ${label}.`);
+  const sums = first.chain.length - 1;
   for (const f of found) {
     if (f.chain.length - 1 !== sums) {
       throw new ResidualStreamError(
@@ -105,10 +107,8 @@ export function locateResidualStream(model: ModelProto, options: LocateOptions =
       );
     }
   }
-  const sumsPerBlock = decideSumsPerBlock(sums, options.numLayers, label, found[0]?.chain ?? []);
+  const sumsPerBlock = decideSumsPerBlock(sums, options.numLayers, label, first.chain);
   const numLayers = sums / sumsPerBlock;
-  const first = found[0];
-  if (!first) throw new ResidualStreamError(`Could not find the residual stream of ${label}.`);
   const hiddenSize = hiddenSizeOf(first.table, options.hiddenSize, label);
   const elemType = residualElemType(first.table, first.index, first.chain[0]);
   return {
