@@ -8,6 +8,7 @@ import type { DecoderSession, PastState } from './decoder';
 import { argmax, createRng, sampleFromLogits, validateSampling, type SamplingOptions } from './sampling';
 import type { SteeringPlan } from './steering';
 
+/** Options of one generation: length, stopping, sampling, steering, streaming, cancellation. */
 export interface GenerateOptions {
   maxNewTokens: number;
   /** Token ids that end generation (not included in the result); usually ModelFolder.stopTokenIds. */
@@ -22,8 +23,10 @@ export interface GenerateOptions {
   useKvCache?: boolean;
 }
 
+/** Why generation ended. */
 export type StopReason = 'stop-token' | 'max-tokens' | 'aborted';
 
+/** Generated token ids (batch 1) and why generation ended. */
 export interface GenerateResult {
   tokenIds: number[]; // generated tokens, stop token excluded
   stopReason: StopReason;

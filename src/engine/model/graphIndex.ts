@@ -5,6 +5,7 @@
  */
 import type { GraphProto, NodeProto } from './onnxProto';
 
+/** Where a value is produced or consumed: node index and input/output slot. */
 export interface ValueUse {
   node: number; // index into graph.node
   slot: number; // input or output position

@@ -58,6 +58,7 @@ export interface LocatorOverride {
   tensors: Array<string | { node: string }>;
 }
 
+/** What the locator knows besides the graph (from config.json and the model folder). */
 export interface LocateOptions {
   numLayers?: number; // from config.json; checked against the graph
   hiddenSize?: number; // from config.json; used when the embedding table is not an initializer

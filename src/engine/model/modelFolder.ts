@@ -39,6 +39,7 @@ export interface ModelFolder {
   stopTokenIds: number[]; // EOS ids from config.json, generation_config.json and tokenizer_config.json
 }
 
+/** Which ONNX file of a folder to use. */
 export interface ModelFolderOptions {
   /** ONNX variant: "fp32" (default: model.onnx) or a transformers.js suffix such as "q4", "quantized", "fp16". */
   variant?: string;

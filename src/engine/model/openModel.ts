@@ -9,6 +9,7 @@ import { LogitLens } from './logitLens';
 import { loadModelFolder, type ModelFolder, type ModelFolderOptions } from './modelFolder';
 import type { SessionSettings } from './session';
 
+/** Folder options plus the surgered-model cache folder and session settings. */
 export interface OpenModelOptions extends ModelFolderOptions {
   cacheDir?: string;
   session?: SessionSettings;

@@ -17,6 +17,7 @@ import * as ort from 'onnxruntime-node';
 import { InvalidArgumentError } from './errors';
 import { steerInputName } from './surgery';
 
+/** Which token positions a steering vector is added at (see the module comment). */
 export type SteerPositionMode = 'all' | 'prompt' | 'generated' | 'last-prompt-token';
 
 /** One vector added to the residual stream at layer k (k = 0..L), length = hidden size. */
