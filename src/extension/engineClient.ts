@@ -49,7 +49,14 @@ export class EngineClient {
     const id = this.nextId++;
     if (supersedeKey !== undefined) {
       const previous = this.latestByKey.get(supersedeKey);
-      if (previous !== undefined && this.pending.has(previous)) this.send({ type: 'cancel', id: this.nextId++, target: previous });
+      const superseded = previous !== undefined ? this.pending.get(previous) : undefined;
+      if (previous !== undefined && superseded !== undefined) {
+        // Rejected here, not when the worker confirms: the worker runs in parallel and may already have
+        // finished the old request before the cancel reaches it. Its late reply is then ignored.
+        this.pending.delete(previous);
+        superseded.reject(new EngineError('CANCELLED', 'Superseded by a newer request.'));
+        this.send({ type: 'cancel', id: this.nextId++, target: previous });
+      }
       this.latestByKey.set(supersedeKey, id);
     }
     return new Promise<PromptAnalysis>((resolve, reject) => {

@@ -1,0 +1,25 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { contentSecurityPolicy, makeNonce, renderPanelHtml } from '../../../src/extension/panelHtml';
+
+test('the CSP allows only the nonce-carrying script and the extension origin', () => {
+  const csp = contentSecurityPolicy('https://x.vscode-cdn.net', 'N0NCE');
+  assert.match(csp, /default-src 'none'/);
+  assert.match(csp, /script-src 'nonce-N0NCE'(;|$)/);
+  assert.match(csp, /style-src https:\/\/x\.vscode-cdn\.net(;|$)/);
+  assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval|\*/);
+});
+
+test('the page loads exactly one script, with the nonce, from the given webview URI', () => {
+  const html = renderPanelHtml({ cspSource: 'https://c', scriptUri: 'https://c/dist/webview.js?a=1&b=2', styleUri: 'https://c/media/panel.css', nonce: 'abc+/=' });
+  const scripts = [...html.matchAll(/<script\b[^>]*>/g)].map((m) => m[0]);
+  assert.deepEqual(scripts, ['<script nonce="abc+/=" src="https://c/dist/webview.js?a=1&amp;b=2">']);
+  assert.match(html, /<meta http-equiv="Content-Security-Policy" content="[^"]*'nonce-abc\+\/='/);
+  assert.doesNotMatch(html, /\son\w+=/, 'no inline event handlers');
+});
+
+test('nonces are fresh and carry 128 bits', () => {
+  const a = makeNonce();
+  assert.notEqual(a, makeNonce());
+  assert.equal(Buffer.from(a, 'base64').length, 16);
+});

@@ -1,0 +1,29 @@
+import assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import type * as vscode from 'vscode';
+import { readSettings, resolveModelDir } from '../../../src/extension/settings';
+
+const dirs = { extensionDir: '/ext', workspaceDir: '/ws', homeDir: '/home/ana' };
+
+test('an empty modelPath means the bundled demo model', () => {
+  assert.equal(resolveModelDir('', dirs), path.join('/ext', 'models', 'tiny-polyglot'));
+});
+
+test('absolute, home-relative and workspace-relative model paths', () => {
+  assert.equal(resolveModelDir('/models/qwen/', dirs), '/models/qwen/');
+  assert.equal(resolveModelDir('~/models/qwen', dirs), '/home/ana/models/qwen');
+  assert.equal(resolveModelDir('~', dirs), '/home/ana');
+  assert.equal(resolveModelDir('models/qwen', dirs), '/ws/models/qwen');
+  assert.equal(resolveModelDir('models/qwen', { ...dirs, workspaceDir: undefined }), '/ext/models/qwen');
+});
+
+function config(values: Record<string, unknown>): vscode.WorkspaceConfiguration {
+  return { get: (key: string) => values[key] } as unknown as vscode.WorkspaceConfiguration;
+}
+
+test('settings are clamped and defaulted instead of trusted', () => {
+  assert.deepEqual(readSettings(config({})), { modelPath: '', threads: 0, promptScope: 'line', topK: 5 });
+  assert.deepEqual(readSettings(config({ modelPath: '  /m  ', threads: 99, promptScope: 'paragraph', topK: 0 })), { modelPath: '/m', threads: 64, promptScope: 'paragraph', topK: 1 });
+  assert.deepEqual(readSettings(config({ modelPath: 3, threads: 'two', promptScope: 'page', topK: 7.6 })), { modelPath: '', threads: 0, promptScope: 'line', topK: 8 });
+});
