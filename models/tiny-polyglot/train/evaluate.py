@@ -37,6 +37,11 @@ def read_split(split):
     return by_lang
 
 
+def is_cjk(ch):
+    o = ord(ch)
+    return 0x3040 <= o <= 0x30FF or 0x3400 <= o <= 0x4DBF or 0x4E00 <= o <= 0x9FFF or 0xF900 <= o <= 0xFAFF
+
+
 def distinct2(text, lang):
     toks = list(text.replace(" ", "")) if lang in ("zh", "ja") else text.split()
     grams = list(zip(toks, toks[1:]))
@@ -142,6 +147,26 @@ def main():
                 sims = {l: float(torch.cosine_similarity(s[k], cents[l][k], dim=0)) for l in LANGS}
                 correct[k] += int(max(sims, key=sims.get) == lang)
     result["separation"] = {"accuracy_by_layer": [round(c / total, 4) for c in correct], "n": total}
+
+    # Tokenizer: characters per token, and CJK coverage (share of Han/kana characters that are never split
+    # into byte pieces, i.e. every token covering them decodes to whole characters).
+    result["tokenizer"] = {}
+    for lang in LANGS:
+        chars = toks = whole = cjk = 0
+        for u in test[lang][: args.sentences]:
+            ids = enc.encode(u["text"], bos=False)
+            chars += len(u["text"])
+            toks += len(ids)
+            if lang in ("zh", "ja"):
+                pieces = [enc.decode([i]) for i in ids]
+                for p in pieces:
+                    n = sum(1 for ch in p if is_cjk(ch))
+                    cjk += n
+                    whole += n if "\ufffd" not in p else 0
+        entry = {"chars_per_token": round(chars / max(1, toks), 2)}
+        if cjk:
+            entry["cjk_chars_whole"] = round(whole / cjk, 3)
+        result["tokenizer"][lang] = entry
 
     # Perplexity
     for lang in LANGS:
