@@ -7,7 +7,7 @@
 // onnxruntime-node stays external everywhere: it loads a native addon by a path relative to its own
 // package, so it ships as node_modules/onnxruntime-node (platform binaries trimmed by .vscodeignore).
 //
-// Usage: node scripts/build.mjs [--watch] [--production]
+// Usage: node scripts/build.mjs [--watch] [--production] [--quiet]
 import * as esbuild from 'esbuild';
 import { chmod, mkdir } from 'node:fs/promises';
 import * as path from 'node:path';
@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
+const quiet = process.argv.includes('--quiet');
 
 /** @type {import('esbuild').BuildOptions} */
 const common = {
@@ -24,7 +25,7 @@ const common = {
   // Sources embedded in the map: stack traces from an installed .vsix still point at our TypeScript.
   sourcesContent: true,
   minify: production,
-  logLevel: 'info',
+  logLevel: quiet ? 'warning' : 'info',
   absWorkingDir: root,
   target: 'es2022',
   legalComments: 'linked',

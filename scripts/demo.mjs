@@ -15,7 +15,7 @@ function run(args, options = {}) {
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 
-run([path.join(root, 'scripts', 'build.mjs')], { stdio: ['ignore', 'ignore', 'inherit'] });
+run([path.join(root, 'scripts', 'build.mjs'), '--quiet']);
 
 const bundled = path.join(root, 'models', 'tiny-polyglot');
 const complete = ['config.json', 'tokenizer.json', 'model.onnx'].every((f) => existsSync(path.join(bundled, f)));

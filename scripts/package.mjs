@@ -32,6 +32,9 @@ run(process.execPath, [
   '--target', target,
   '--out', out,
   '--allow-missing-repository',
+  // README images are relative (docs/images/, shipped in the .vsix) and there is no repository URL to
+  // make them absolute with: VS Code resolves them inside the installed extension.
+  '--no-rewrite-relative-links',
 ]);
 const mb = statSync(out).size / 1e6;
 console.log(`\n${path.relative(process.cwd(), out)}: ${mb.toFixed(1)} MB (${target})`);
