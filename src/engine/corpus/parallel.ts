@@ -148,6 +148,9 @@ export function parseParallelTsv(text: string, file: string, options: ParallelRe
   return { name: file, languages: collectLanguages(rows), rows };
 }
 
+/** Descriptive fields of multi-way rows that are not languages (e.g. the demo model's `campaign`); ignored. */
+const METADATA_KEYS: ReadonlySet<string> = new Set(['campaign', 'domain', 'split', 'source_name']);
+
 /** Parses JSONL text (schema in this file's header comment); `file` is used in error messages. */
 export function parseParallelJsonl(text: string, file: string, options: ParallelReadOptions = {}): ParallelCorpus {
   const lines = splitLines(text);
@@ -195,7 +198,7 @@ export function parseParallelJsonl(text: string, file: string, options: Parallel
     }
     const texts: Record<string, string> = {};
     for (const key of Object.keys(o)) {
-      if (key === 'id') continue;
+      if (key === 'id' || METADATA_KEYS.has(key)) continue;
       const lang = normalizeLanguageCode(key);
       if (lang === null) {
         throw new CorpusError(file, lineNo, `key ${JSON.stringify(key)} is neither a language code nor source/target/id.`, 'Use {"en": "...", "fr": "..."} or {"source": ..., "target": ..., "source_lang": ..., "target_lang": ...}.');

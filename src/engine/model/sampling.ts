@@ -53,6 +53,7 @@ export function validateSampling(o: SamplingOptions): void {
 export function sampleFromLogits(logits: ArrayLike<number>, o: SamplingOptions, uniform: number): number {
   if (o.temperature === 0) return argmax(logits);
   const n = logits.length;
+  if (!o.topK) return sampleNucleus(logits, o.temperature, o.topP ?? 1, uniform);
   // Candidates sorted by logit, best first, ties by index so the order is deterministic.
   const order = Array.from({ length: n }, (_, i) => i);
   order.sort((a, b) => (logits[b] as number) - (logits[a] as number) || a - b);
@@ -79,4 +80,43 @@ export function sampleFromLogits(logits: ArrayLike<number>, o: SamplingOptions, 
     if (target < 0) return top[j] as number;
   }
   return top[keep - 1] as number;
+}
+
+/**
+ * The same draw as the general path above without sorting the whole vocabulary with a comparator: the
+ * weights are sorted natively as numbers (equal weights are interchangeable in every sum, so the totals
+ * and the nucleus cut are bit-identical), and only the kept nucleus is ordered by (logit desc, index asc).
+ */
+function sampleNucleus(logits: ArrayLike<number>, temperature: number, topP: number, uniform: number): number {
+  const n = logits.length;
+  let max = -Infinity;
+  for (let i = 0; i < n; i++) if ((logits[i] as number) > max) max = logits[i] as number;
+  const w = new Float64Array(n);
+  for (let i = 0; i < n; i++) w[i] = Math.exp(((logits[i] as number) - max) / temperature);
+  const sorted = Float64Array.from(w).sort().reverse();
+  let total = 0;
+  for (let j = 0; j < n; j++) total += sorted[j] as number;
+  let keep = n;
+  if (topP < 1) {
+    let cum = 0;
+    for (let j = 0; j < n; j++) {
+      cum += sorted[j] as number;
+      if (cum / total >= topP) {
+        keep = j + 1;
+        break;
+      }
+    }
+    total = 0;
+    for (let j = 0; j < keep; j++) total += sorted[j] as number;
+  }
+  const cut = sorted[keep - 1] as number;
+  const cand: number[] = [];
+  for (let i = 0; i < n; i++) if ((w[i] as number) >= cut) cand.push(i);
+  cand.sort((a, b) => (logits[b] as number) - (logits[a] as number) || a - b);
+  let target = uniform * total;
+  for (let j = 0; j < keep; j++) {
+    target -= w[cand[j] as number] as number;
+    if (target < 0) return cand[j] as number;
+  }
+  return cand[keep - 1] as number;
 }

@@ -24,6 +24,8 @@ export type SteerPositionMode = 'all' | 'prompt' | 'generated' | 'last-prompt-to
 export interface LayerSteer {
   layer: number;
   vector: Float32Array;
+  /** Positions for this vector alone (composition of vectors with different modes); default: the plan's mode. */
+  mode?: SteerPositionMode;
 }
 
 /** Vectors plus the positions they apply to. */
@@ -82,6 +84,26 @@ export function buildSteerFeeds(
 ): Record<string, ort.Tensor> {
   const feeds: Record<string, ort.Tensor> = {};
   const zero = new ort.Tensor('float32', new Float32Array(hiddenSize), [1, 1, hiddenSize]);
+  if (plan && plan.vectors.some((v) => v.mode !== undefined && v.mode !== plan.mode)) {
+    // Vectors with their own position modes: one group per mode, summed per position.
+    const modes = [...new Set(plan.vectors.map((v) => v.mode ?? plan.mode))];
+    const groups = modes.map((mode) => ({ mode, byLayer: vectorsByLayer({ mode, vectors: plan.vectors.filter((v) => (v.mode ?? plan.mode) === mode) }, numLayers, hiddenSize) }));
+    for (let k = 0; k <= numLayers; k++) {
+      const data = new Float32Array(window.length * hiddenSize);
+      let any = false;
+      for (const g of groups) {
+        const v = g.byLayer.get(k);
+        if (!v) continue;
+        for (let i = 0; i < window.length; i++) {
+          if (!isSteeredPosition(g.mode, window.start + i, window.promptLength)) continue;
+          any = true;
+          for (let j = 0; j < hiddenSize; j++) data[i * hiddenSize + j] = (data[i * hiddenSize + j] as number) + (v[j] as number);
+        }
+      }
+      feeds[steerInputName(k)] = any ? new ort.Tensor('float32', data, [1, window.length, hiddenSize]) : zero;
+    }
+    return feeds;
+  }
   const byLayer = plan ? vectorsByLayer(plan, numLayers, hiddenSize) : new Map<number, Float32Array>();
   const mask = Array.from({ length: window.length }, (_, i) =>
     plan ? isSteeredPosition(plan.mode, window.start + i, window.promptLength) : false,

@@ -1,0 +1,86 @@
+// Layer × strength sweep of one vector on a dev split: every cell generates continuations for the same
+// prompts with the same seeds (cells share batches: each row carries its own steering), language control
+// is measured with lid.176 under the degeneration rule, and the best cell is chosen by language control,
+// ties broken by chrF against the reference, then by the smaller strength.
+
+import type { SteeringPlan, SteerPositionMode } from '../model/steering.js';
+import { steeringPlanFor } from '../steering/library.js';
+import type { PositionMode, SteeringVector } from '../steering/vector.js';
+import { AnalysisInputError } from './errors.js';
+import { DEFAULT_GENERATION, generateContinuations, mean, type EvaluationModel, type GenerationSettings, type TranslationItem, type WorkOptions } from './evaluate.js';
+import { chrF, languageControl, type LanguageIdentifier } from './metrics.js';
+
+/** Budget and grid of a sweep. */
+export interface SweepOptions {
+  layers: readonly number[];
+  /** Strengths in units of the layer's mean activation norm. */
+  strengths: readonly number[];
+  /** Strengths given as multiples of each layer's natural DiffMean strength ‖v_k‖/m_k instead (then `strengths` is ignored). */
+  naturalMultiples?: readonly number[];
+  positions?: PositionMode;
+  promptsPerCell: number;
+  gen?: GenerationSettings;
+}
+
+/** One measured cell. */
+export interface SweepCell {
+  layer: number;
+  strength: number; // activationNorm units
+  languageControl: number; // 0–100
+  degenerate: number; // count
+  chrF: number; // mean sentence chrF, 0–100
+}
+
+/** All cells and the chosen one. */
+export interface SweepResult {
+  cells: SweepCell[];
+  best: SweepCell;
+  prompts: number;
+}
+
+/** The natural strength of layer k: the stored direction's norm over the layer's mean activation norm. */
+export function naturalStrength(v: SteeringVector, k: number): number {
+  const m = v.metadata.meanActivationNorms[k];
+  const n = v.metadata.vectorNorms[k];
+  if (!m || n === undefined) throw new AnalysisInputError(`The vector has no norm statistics at layer ${k}.`);
+  return n / m;
+}
+
+/** Runs the grid on `items` (the first promptsPerCell), steering toward `target`; returns every cell and the best. */
+export async function sweepLayerStrength(model: EvaluationModel, vector: SteeringVector, items: readonly TranslationItem[], target: string, lid: LanguageIdentifier, options: SweepOptions, work: WorkOptions = {}): Promise<SweepResult> {
+  const use = items.slice(0, options.promptsPerCell);
+  if (use.length === 0) throw new AnalysisInputError('The sweep needs at least one dev item.');
+  const gen = options.gen ?? DEFAULT_GENERATION;
+  const cells: { layer: number; strength: number; plan: SteeringPlan }[] = [];
+  for (const k of options.layers) {
+    if (!vector.directions.has(k)) throw new AnalysisInputError(`The vector has no direction at layer ${k}.`);
+    const strengths = options.naturalMultiples ? options.naturalMultiples.map((x) => x * naturalStrength(vector, k)) : options.strengths;
+    for (const strength of strengths) {
+      const { plan } = steeringPlanFor([{ vector, layer: k, strength, unit: 'activationNorm', positions: options.positions ?? 'all' }]);
+      cells.push({ layer: k, strength, plan });
+    }
+  }
+  const prompts: string[] = [];
+  const plans: (SteeringPlan | null)[] = [];
+  const seeds: number[] = [];
+  for (const c of cells) {
+    use.forEach((it, i) => {
+      prompts.push(it.source);
+      plans.push(c.plan);
+      seeds.push(gen.seed + i);
+    });
+  }
+  const texts = await generateContinuations(model, prompts, plans, gen, { ...work, seeds });
+  const out: SweepCell[] = [];
+  for (let c = 0; c < cells.length; c++) {
+    const slice = texts.slice(c * use.length, (c + 1) * use.length);
+    const lc = await languageControl(slice, target, lid);
+    const cell = cells[c] as (typeof cells)[number];
+    out.push({ layer: cell.layer, strength: cell.strength, languageControl: 100 * lc.rate, degenerate: lc.degenerate, chrF: mean(slice.map((t, i) => chrF(t, (use[i] as TranslationItem).reference))) });
+  }
+  const best = [...out].sort((a, b) => b.languageControl - a.languageControl || b.chrF - a.chrF || a.strength - b.strength)[0] as SweepCell;
+  return { cells: out, best, prompts: use.length };
+}
+
+/** Position mode of the model layer for a vector-file mode (re-exported for CLI use). */
+export type { SteerPositionMode };
