@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { CausalLm } from '../engine/causalLm';
 import type { PromptAnalysis } from '../protocol/engine';
 import { EngineError } from '../protocol/errors';
+import { runSteeringCommand, STEERING_HELP, steeringCommandFor } from './commands/index';
 
 const VERSION = '0.1.0';
 
@@ -20,6 +21,8 @@ Usage:
   polyglot-lens demo [--model DIR] [--threads N] [--json]
       Analyze a few prompts in several languages with the bundled demo model (or DIR).
   polyglot-lens --help | --version
+
+${STEERING_HELP}
 
 A model folder holds config.json, tokenizer.json and model.onnx (or onnx/model.onnx).
 Exit codes: 0 ok, 1 engine error (what went wrong and what to do is printed), 2 usage error.
@@ -66,6 +69,8 @@ function modelSummaryLine(a: PromptAnalysis): string {
 
 /** Runs the CLI with `argv` (without node and script); returns the exit code. */
 export async function main(argv: readonly string[], io: Io = { out: (s) => process.stdout.write(s + '\n'), err: (s) => process.stderr.write(s + '\n') }): Promise<number> {
+  const steeringCommand = steeringCommandFor(argv);
+  if (steeringCommand) return runSteeringCommand(steeringCommand, argv, io);
   let lm: CausalLm | undefined;
   try {
     const { values, positionals } = parseArgs({

@@ -160,10 +160,10 @@ export async function evaluateSetting(
   lid: LanguageIdentifier,
   gen: GenerationSettings = DEFAULT_GENERATION,
   work: WorkOptions = {},
-  options: { nll?: boolean } = {},
+  options: { nll?: boolean; continuations?: readonly string[] } = {},
 ): Promise<SettingEvaluation> {
   if (items.length === 0) throw new AnalysisInputError('Evaluation needs at least one item.');
-  const continuations = await generateContinuations(model, items.map((it) => it.source), steering, gen, work);
+  const continuations = options.continuations ? [...options.continuations] : await generateContinuations(model, items.map((it) => it.source), steering, gen, work);
   const lc = await languageControl(continuations, target, lid);
   const nll = options.nll === false ? items.map(() => NaN) : await referenceNll(model, items, steering, gen, work);
   const chrf = continuations.map((c, i) => chrF(c, (items[i] as TranslationItem).reference));

@@ -30,6 +30,8 @@ export interface ExtractOptions {
   steering?: BatchSteering | null;
   onProgress?: ProgressCallback;
   signal?: AbortSignal;
+  /** Called per sentence with its content token ids and, per layer k, their states [n_content * H] (a copy). */
+  onTokens?: (index: number, tokenIds: number[], states: Map<number, Float32Array>) => void;
 }
 
 /** Pooled sentence states per layer: k → Matrix [n, H] (row i = texts[i]), plus content-token counts per sentence. */
@@ -94,6 +96,16 @@ export async function extractPooledStates(model: ExtractionModel, texts: readonl
       });
       if (content.length === 0) throw new AnalysisInputError(`Sentence ${i + 1} has no content tokens after removing BOS/EOS/padding: ${JSON.stringify(texts[i])}.`);
       tokenCounts[i] = content.length;
+      if (options.onTokens) {
+        const per = new Map<number, Float32Array>();
+        for (const k of layers) {
+          const h = out.hiddenStates.get(k) as Float32Array;
+          const m = new Float32Array(content.length * H);
+          content.forEach((t, r) => m.set(h.subarray((b * T + t) * H, (b * T + t + 1) * H), r * H));
+          per.set(k, m);
+        }
+        options.onTokens(i, content.map((t) => ids[t] as number), per);
+      }
       for (const k of layers) {
         const h = out.hiddenStates.get(k) as Float32Array;
         const dst = (states.get(k) as Matrix).data.subarray(i * H, (i + 1) * H);

@@ -37,7 +37,7 @@ export interface SteerStates {
 }
 
 /** Extracts pooled states (mean over content tokens, every layer) for the pivot and each language on the steer split. */
-export async function extractSteerStates(model: EvaluationModel, steer: ParallelCorpus, opts: Pick<BundleOptions, 'pivot' | 'languages' | 'steerSentences' | 'batchSize'>, onProgress?: ProgressCallback, signal?: AbortSignal): Promise<SteerStates> {
+export async function extractSteerStates(model: EvaluationModel, steer: ParallelCorpus, opts: Pick<BundleOptions, 'pivot' | 'languages' | 'steerSentences' | 'batchSize'> & { pooling?: 'mean' | 'last' }, onProgress?: ProgressCallback, signal?: AbortSignal): Promise<SteerStates> {
   const pivotRows = steer.rows.filter((r) => r.texts[opts.pivot] !== undefined);
   const chosen = new Map<string, string[]>();
   const needed = new Set<string>();
@@ -51,12 +51,12 @@ export async function extractSteerStates(model: EvaluationModel, steer: Parallel
   const total = pivotRowIds.length + [...chosen.values()].reduce((a, b) => a + b.length, 0);
   let base = 0;
   const prog = (done: number): void => onProgress?.(base + done, total, 'sentences extracted');
-  const pivot = await extractPooledStates(model, pivotRowIds.map((id) => byId.get(id)!.texts[opts.pivot] as string), { batchSize: opts.batchSize, onProgress: prog, ...(signal ? { signal } : {}) });
+  const pivot = await extractPooledStates(model, pivotRowIds.map((id) => byId.get(id)!.texts[opts.pivot] as string), { batchSize: opts.batchSize, pooling: opts.pooling ?? 'mean', onProgress: prog, ...(signal ? { signal } : {}) });
   base += pivotRowIds.length;
   const byLanguage = new Map<string, { states: PooledStates; rowIds: string[] }>();
   for (const l of opts.languages) {
     const ids = chosen.get(l)!;
-    const states = await extractPooledStates(model, ids.map((id) => byId.get(id)!.texts[l] as string), { batchSize: opts.batchSize, onProgress: prog, ...(signal ? { signal } : {}) });
+    const states = await extractPooledStates(model, ids.map((id) => byId.get(id)!.texts[l] as string), { batchSize: opts.batchSize, pooling: opts.pooling ?? 'mean', onProgress: prog, ...(signal ? { signal } : {}) });
     base += ids.length;
     byLanguage.set(l, { states, rowIds: ids });
   }
@@ -73,7 +73,7 @@ export function pivotStatesFor(s: SteerStates, rowIds: readonly string[]): Poole
 
 /** Per-layer centroids of every language (sentence means, mean pooling), tagged with the model hash. */
 export function centroidsFromSteerStates(s: SteerStates, pivot: string, hiddenSize: number, modelHash: string): LanguageCentroids {
-  const acc = new CentroidAccumulator(hiddenSize, 'mean', modelHash);
+  const acc = new CentroidAccumulator(hiddenSize, s.pivot.pooling, modelHash);
   const add = (lang: string, p: PooledStates): void => {
     for (const [k, m] of p.states) for (let i = 0; i < m.rows; i++) acc.addPooled(lang, k, m.data.subarray(i * m.cols, (i + 1) * m.cols));
   };
