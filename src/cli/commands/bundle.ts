@@ -9,7 +9,10 @@ import { loadCentroids, saveCentroids } from '../../engine/analysis/centroids';
 import { DEFAULT_GENERATION, type TranslationItem } from '../../engine/analysis/evaluate';
 import { heatmapSvg } from '../../engine/analysis/heatmapSvg';
 import { analyzeLanguages, tokenLanguageTable, type LanguageAnalysis } from '../../engine/analysis/languages';
-import { fastTextLanguageIdentifier } from '../../engine/analysis/metrics';
+import { fastTextLanguageIdentifier, languageControl } from '../../engine/analysis/metrics';
+import { encodePrompt, extractPooledStates, specialTokenIds } from '../../engine/analysis/extract';
+import { cosineSimilarity } from '../../engine/analysis/similarity';
+import { forwardWithProjection, generateWithProjection } from '../../engine/steering/projection';
 import { englishRegressionItems, evaluatePair, type PairEvaluation, type PairEvaluationContext } from '../../engine/analysis/pairEvaluation';
 import { readParallelCorpus, type ParallelCorpus } from '../../engine/corpus/parallel';
 import { defaultCacheDir, openModel } from '../../engine/model/index';
@@ -17,6 +20,7 @@ import { writeFileAtomic } from '../../engine/steering/atomicWrite';
 import { buildBundle, extractSteerStates, pivotStatesFor } from '../../engine/steering/bundle';
 import { readVectorIndex, resolveVector, VECTOR_FOLDER } from '../../engine/steering/library';
 import { vectorFromStates, type ExtractionMethod } from '../../engine/steering/methods';
+import type { PositionMode } from '../../engine/steering/vector';
 import { bundledModelDir, CommandUsageError, numberList, numberOption, parseCommand, progressPrinter, runCommand, type Command } from './common';
 
 const LANGS = ['fr', 'de', 'es', 'it', 'pt', 'ru', 'zh', 'ja', 'tr', 'cs'];
@@ -24,9 +28,9 @@ const LANGS = ['fr', 'de', 'es', 'it', 'pt', 'ru', 'zh', 'ja', 'tr', 'cs'];
 const BUILD_USAGE = `Usage: polyglot-lens build-vectors [--model DIR] [--languages fr,de,...] [--steer N] [--dev N] [--tokens N]
                                    [--layers a,b,...] [--multiples a,b,...] [--batch-size N]
   For a model folder with corpus/steer.jsonl and corpus/dev.jsonl (multi-way, {"en": ..., "fr": ...}): pooled
-  states of N steer pairs per language (default 300) -> per-layer language centroids (vectors/centroids.safetensors
+  states of N steer pairs per language (default 200) -> per-layer language centroids (vectors/centroids.safetensors
   and <cache>/centroids/<sha256>.safetensors) -> xx→en and en→xx DiffMean vectors at every layer -> a layer ×
-  strength sweep on dev per pair (N prompts per cell, default 12, 24 tokens, sampling T=0.7 top-p 0.9, fixed
+  strength sweep on dev per pair (N prompts per cell, default 8, 20 tokens, sampling T=0.7 top-p 0.9, fixed
   seeds; strengths = multiples of the layer's natural DiffMean strength ‖v‖/m, default 1,2,3; layers default the
   upper half) -> vectors/<pair>.safetensors with the chosen layer and strength, and vectors/index.json.`;
 
@@ -70,11 +74,11 @@ const buildVectors: Command = {
           {
             pivot: 'en',
             languages: values.languages ? String(values.languages).split(',') : LANGS,
-            steerSentences: numberOption(values, 'steer', 300, 2, 1e6, true),
-            devPrompts: numberOption(values, 'dev', 12, 1, 1000, true),
+            steerSentences: numberOption(values, 'steer', 200, 2, 1e6, true),
+            devPrompts: numberOption(values, 'dev', 8, 1, 1000, true),
             layers: numberList(values, 'layers', Array.from({ length: half + 1 }, (_, i) => L - half + i)),
             naturalMultiples: numberList(values, 'multiples', [1, 2, 3]),
-            gen: { ...DEFAULT_GENERATION, maxNewTokens: numberOption(values, 'tokens', 24, 1, 256, true), batchSize },
+            gen: { ...DEFAULT_GENERATION, maxNewTokens: numberOption(values, 'tokens', 20, 1, 256, true), batchSize },
             method: 'diffmean',
             batchSize,
           },
@@ -98,7 +102,7 @@ export function multiWayRows(corpus: ParallelCorpus, languages: readonly string[
 }
 
 const REPORT_USAGE = `Usage: polyglot-lens report [--model DIR] [--out FILE] [--prompts N] [--tokens N] [--english N]
-                            [--analysis-sentences N] [--methods a,b] [--method-languages fr,ru] [--method-prompts N]
+                            [--analysis-sentences N] [--methods a,b] [--method-languages fr,ru,zh,tr] [--method-prompts N]
   Evaluates the model's bundled vectors (vectors/index.json) on corpus/test.jsonl at their chosen layer and
   strength and writes a Markdown report (default docs/EVALUATION.md) with SVG heatmaps beside it (images/) and the
   raw numbers (evaluation.json): per pair unsteered vs steered language control, reference NLL and chrF (paired
@@ -166,8 +170,8 @@ const report: Command = {
           log(`${name}: language control ${e.base.languageControl.toFixed(0)} % → ${e.steered.languageControl.toFixed(0)} %, alignment ${e.alignment.baseMean.toFixed(3)} → ${e.alignment.steeredMean.toFixed(3)}`);
         }
         // 3. Other methods at each pair's layer and strength (xx→en), on fewer prompts.
-        const methods = (values.methods ? String(values.methods).split(',') : ['diffmean', 'diffmean-monolingual', 'pca', 'probe']) as ExtractionMethod[];
-        const methodLangs = values['method-languages'] ? String(values['method-languages']).split(',') : languages;
+        const methods = (values.methods ? String(values.methods).split(',') : ['diffmean', 'diffmean-monolingual', 'pca', 'probe', 'projection']) as ExtractionMethod[];
+        const methodLangs = (values['method-languages'] ? String(values['method-languages']).split(',') : ['fr', 'ru', 'zh', 'tr']).filter((l) => languages.includes(l));
         const methodPrompts = numberOption(values, 'method-prompts', 20, 1, 1000, true);
         const methodResults: { language: string; method: string; layer: number; strength: number; languageControl: number; alignmentBase: number; alignmentSteered: number }[] = [];
         if (methods.length > 0 && methodLangs.length > 0) {
@@ -179,10 +183,48 @@ const report: Command = {
             if (!entry) continue;
             const { states: xs, rowIds } = states.byLanguage.get(l)!;
             const en = pivotStatesFor(states, rowIds);
-            for (const m of methods) {
-              const v = vectorFromStates(m, xs, en, { sourceLanguage: l, targetLanguage: 'en', modelHash: hash, modelHint: model.folder.config.modelType ?? '' }, { layers: [entry.layer] });
-              const e = await evaluatePair(mctx, v, `${l}-en:${m}`, items(l, 'en').slice(0, methodPrompts), { layer: entry.layer, strength: entry.strength, positions: 'all' }, null);
-              methodResults.push({ language: l, method: m, layer: entry.layer, strength: entry.strength, languageControl: e.steered.languageControl, alignmentBase: e.alignment.baseMean, alignmentSteered: e.alignment.steeredMean });
+            const variants: { method: ExtractionMethod; positions: PositionMode; label: string }[] = [
+              ...methods.map((m) => ({ method: m, positions: 'all' as const, label: m })),
+              ...(methods.includes('diffmean') ? (['prompt', 'generated'] as const).map((p) => ({ method: 'diffmean' as const, positions: p, label: `diffmean @${p}` })) : []),
+            ];
+            for (const x of variants.filter((y) => y.method !== 'projection')) {
+              const v = vectorFromStates(x.method, xs, en, { sourceLanguage: l, targetLanguage: 'en', modelHash: hash, modelHint: model.folder.config.modelType ?? '' }, { layers: [entry.layer] });
+              const e = await evaluatePair(mctx, v, `${l}-en:${x.label}`, items(l, 'en').slice(0, methodPrompts), { layer: entry.layer, strength: entry.strength, positions: x.positions }, null);
+              methodResults.push({ language: l, method: x.label, layer: entry.layer, strength: entry.strength, languageControl: e.steered.languageControl, alignmentBase: e.alignment.baseMean, alignmentSteered: e.alignment.steeredMean });
+            }
+            if (methods.includes('projection')) {
+              const pv = vectorFromStates('projection', xs, en, { sourceLanguage: l, targetLanguage: 'en', modelHash: hash, modelHint: model.folder.config.modelType ?? '' }, { layers: [entry.layer] });
+              const its = items(l, 'en').slice(0, Math.min(methodPrompts, 12));
+              const after = Array.from({ length: model.numLayers - entry.layer + 1 }, (_, i) => entry.layer + i);
+              const refs = await extractPooledStates(model, its.map((i) => i.reference), { layers: after });
+              const srcBase = await extractPooledStates(model, its.map((i) => i.source), { layers: after });
+              const special = specialTokenIds(model.folder);
+              for (const sigma of [0.5, 1]) {
+                const proj = { layer: entry.layer, w: pv.projections.get(entry.layer)!, sigma };
+                const texts: string[] = [];
+                let alignB = 0;
+                let alignS = 0;
+                for (const [i, it] of its.entries()) {
+                  const ids = encodePrompt(model.folder, it.source, gen.promptTokens);
+                  const toks = await generateWithProjection(model, ids, proj, { maxNewTokens: gen.maxNewTokens, sampling: { temperature: gen.temperature, topP: gen.topP, seed: gen.seed + i }, stopTokenIds: model.folder.stopTokenIds });
+                  texts.push(toks.length ? model.folder.tokenizer.decode(toks, { skipSpecialTokens: true }) : '');
+                  const full = encodePrompt(model.folder, it.source, 96);
+                  const { hiddenStates } = await forwardWithProjection(model, full, proj, after);
+                  const content = full.map((id, p) => (special.has(id) ? -1 : p)).filter((p) => p >= 0);
+                  for (const k of after) {
+                    const h = hiddenStates.get(k)!;
+                    const H = model.hiddenSize;
+                    const pooled = new Float32Array(H);
+                    for (const p of content) for (let j = 0; j < H; j++) pooled[j] = (pooled[j] as number) + (h[p * H + j] as number) / content.length;
+                    const rm = refs.states.get(k)!;
+                    const bm = srcBase.states.get(k)!;
+                    alignS += cosineSimilarity(pooled, rm.data.subarray(i * H, (i + 1) * H)) / after.length / its.length;
+                    alignB += cosineSimilarity(bm.data.subarray(i * H, (i + 1) * H), rm.data.subarray(i * H, (i + 1) * H)) / after.length / its.length;
+                  }
+                }
+                const lc = await languageControl(texts, 'en', lid);
+                methodResults.push({ language: l, method: `projection σ=${sigma}`, layer: entry.layer, strength: sigma, languageControl: 100 * lc.rate, alignmentBase: alignB, alignmentSteered: alignS });
+              }
             }
             log(`methods for ${l}-en done`);
           }
@@ -251,7 +293,7 @@ export function renderReport(
   }
   if (r.methods.length > 0) {
     lines.push('## Vector methods compared (xx→en, at each pair\'s chosen layer and strength)', '');
-    lines.push('Vectors from 150 steer pairs per language; strength in units of the layer\'s mean activation norm, so every method adds an offset of the same norm. Language control on the first test prompts.', '');
+    lines.push('Vectors from 150 steer pairs per language; strength in units of the layer\'s mean activation norm, so every method adds an offset of the same norm. Language control (LC) on the first test prompts; alignment as above (for @generated the prompt is not steered, so its alignment equals the unsteered one). `@prompt`/`@generated`: DiffMean added at prompt positions only / generated positions only.', '');
     const methods = [...new Set(r.methods.map((m) => m.method))];
     lines.push(`| language | layer | ${methods.map((m) => `${m} LC / alignment`).join(' | ')} |`);
     lines.push(`|---|---|${methods.map(() => '---').join('|')}|`);

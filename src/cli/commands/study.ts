@@ -177,7 +177,7 @@ const evaluate: Command = {
               const ids = model.folder.tokenizer.encode(t.prompt).ids;
               for (const [plan2, acc] of [[null, base], [plan, steered]] as const) {
                 const g = await generate(model.generator, ids, { maxNewTokens: gen.maxNewTokens, sampling: { temperature: 0, seed: 0 }, stopTokenIds: model.folder.stopTokenIds, steering: plan2 });
-                acc.push(extractLastNumber(model.folder.tokenizer.decode(g.tokenIds, { skipSpecialTokens: true })) === Number(t.answer));
+                acc.push(extractLastNumber((g.tokenIds.length ? model.folder.tokenizer.decode(g.tokenIds, { skipSpecialTokens: true }) : '')) === Number(t.answer));
               }
             }
           }

@@ -101,7 +101,7 @@ const steer: Command = {
         const steered = await generate(model.generator, ids, { maxNewTokens: maxTokens, sampling, stopTokenIds, steering: plan });
         const lid = await fastTextLanguageIdentifier();
         const describe = async (tokenIds: number[]): Promise<{ text: string; language: string | null; probability: number }> => {
-          const text = model.folder.tokenizer.decode(tokenIds, { skipSpecialTokens: true });
+          const text = tokenIds.length === 0 ? '' : model.folder.tokenizer.decode(tokenIds, { skipSpecialTokens: true });
           const g = (await lid.identify(text, 1))[0];
           return { text, language: g?.language ?? null, probability: Number((g?.probability ?? 0).toFixed(4)) };
         };

@@ -68,7 +68,10 @@ export async function generateContinuations(model: EvaluationModel, prompts: rea
       padTokenId: padTokenId(model.folder),
       ...(work.signal ? { signal: work.signal } : {}),
     });
-    batch.forEach((i, r) => (out[i] = model.folder.tokenizer.decode((res[r] as { tokenIds: number[] }).tokenIds, { skipSpecialTokens: true })));
+    batch.forEach((i, r) => {
+      const ids = (res[r] as { tokenIds: number[] }).tokenIds;
+      out[i] = ids.length === 0 ? '' : model.folder.tokenizer.decode(ids, { skipSpecialTokens: true });
+    });
     done += batch.length;
     work.onProgress?.(done, prompts.length, 'continuations');
   }
