@@ -17,9 +17,10 @@ import { englishRegressionItems, evaluatePair, type PairEvaluation, type PairEva
 import { readParallelCorpus, type ParallelCorpus } from '../../engine/corpus/parallel';
 import { defaultCacheDir, openModel } from '../../engine/model/index';
 import { writeFileAtomic } from '../../engine/steering/atomicWrite';
-import { buildBundle, extractSteerStates, pivotStatesFor } from '../../engine/steering/bundle';
+import { buildBundle, extractSteerStates, itemsFor, pivotStatesFor } from '../../engine/steering/bundle';
 import { readVectorIndex, resolveVector, VECTOR_FOLDER } from '../../engine/steering/library';
-import { vectorFromStates, type ExtractionMethod } from '../../engine/steering/methods';
+import { EXTRACTION_METHODS, vectorFromStates, type ExtractionMethod } from '../../engine/steering/methods';
+import { learnVector } from '../../engine/steering/learned';
 import type { PositionMode } from '../../engine/steering/vector';
 import { bundledModelDir, CommandUsageError, numberList, numberOption, parseCommand, progressPrinter, runCommand, type Command } from './common';
 
@@ -102,7 +103,7 @@ export function multiWayRows(corpus: ParallelCorpus, languages: readonly string[
 }
 
 const REPORT_USAGE = `Usage: polyglot-lens report [--model DIR] [--out FILE] [--prompts N] [--tokens N] [--english N]
-                            [--analysis-sentences N] [--methods a,b] [--method-languages fr,ru,zh,tr] [--method-prompts N]
+                            [--analysis-sentences N] [--methods a,b] [--method-languages fr,zh] [--method-prompts N]
   Evaluates the model's bundled vectors (vectors/index.json) on corpus/test.jsonl at their chosen layer and
   strength and writes a Markdown report (default docs/EVALUATION.md) with SVG heatmaps beside it (images/) and the
   raw numbers (evaluation.json): per pair unsteered vs steered language control, reference NLL and chrF (paired
@@ -170,9 +171,10 @@ const report: Command = {
           log(`${name}: language control ${e.base.languageControl.toFixed(0)} % → ${e.steered.languageControl.toFixed(0)} %, alignment ${e.alignment.baseMean.toFixed(3)} → ${e.alignment.steeredMean.toFixed(3)}`);
         }
         // 3. Other methods at each pair's layer and strength (xx→en), on fewer prompts.
-        const methods = (values.methods ? String(values.methods).split(',') : ['diffmean', 'diffmean-monolingual', 'pca', 'probe', 'projection']) as ExtractionMethod[];
-        const methodLangs = (values['method-languages'] ? String(values['method-languages']).split(',') : ['fr', 'ru', 'zh', 'tr']).filter((l) => languages.includes(l));
+        const methods = (values.methods ? String(values.methods).split(',') : ['diffmean', 'diffmean-monolingual', 'pca', 'probe', 'projection', 'learned']) as ExtractionMethod[];
+        const methodLangs = (values['method-languages'] ? String(values['method-languages']).split(',') : ['fr', 'zh']).filter((l) => languages.includes(l));
         const methodPrompts = numberOption(values, 'method-prompts', 20, 1, 1000, true);
+        const notes: string[] = [];
         const methodResults: { language: string; method: string; layer: number; strength: number; languageControl: number; alignmentBase: number; alignmentSteered: number }[] = [];
         if (methods.length > 0 && methodLangs.length > 0) {
           const steerCorpus = await readParallelCorpus(path.join(dir, 'corpus', 'steer.jsonl'));
@@ -187,7 +189,7 @@ const report: Command = {
               ...methods.map((m) => ({ method: m, positions: 'all' as const, label: m })),
               ...(methods.includes('diffmean') ? (['prompt', 'generated'] as const).map((p) => ({ method: 'diffmean' as const, positions: p, label: `diffmean @${p}` })) : []),
             ];
-            for (const x of variants.filter((y) => y.method !== 'projection')) {
+            for (const x of variants.filter((y) => (EXTRACTION_METHODS as readonly string[]).includes(y.method) && y.method !== 'projection')) {
               const v = vectorFromStates(x.method, xs, en, { sourceLanguage: l, targetLanguage: 'en', modelHash: hash, modelHint: model.folder.config.modelType ?? '' }, { layers: [entry.layer] });
               const e = await evaluatePair(mctx, v, `${l}-en:${x.label}`, items(l, 'en').slice(0, methodPrompts), { layer: entry.layer, strength: entry.strength, positions: x.positions }, null);
               methodResults.push({ language: l, method: x.label, layer: entry.layer, strength: entry.strength, languageControl: e.steered.languageControl, alignmentBase: e.alignment.baseMean, alignmentSteered: e.alignment.steeredMean });
@@ -226,10 +228,18 @@ const report: Command = {
                 methodResults.push({ language: l, method: `projection σ=${sigma}`, layer: entry.layer, strength: sigma, languageControl: 100 * lc.rate, alignmentBase: alignB, alignmentSteered: alignS });
               }
             }
+            if (methods.includes('learned' as ExtractionMethod)) {
+              const dm = vectorFromStates('diffmean', xs, en, { sourceLanguage: l, targetLanguage: 'en', modelHash: hash, modelHint: model.folder.config.modelType ?? '' }, { layers: [entry.layer] });
+              const devCorpus = await readParallelCorpus(path.join(dir, 'corpus', 'dev.jsonl'));
+              const learned = await learnVector(model, xs, en, itemsFor(steerCorpus, l, 'en', 12), itemsFor(devCorpus, l, 'en', 16), dm, { layer: entry.layer, initialStrength: entry.strength, iterations: 12 });
+              const e = await evaluatePair(mctx, learned.vector, `${l}-en:learned`, items(l, 'en').slice(0, methodPrompts), { layer: entry.layer, strength: learned.strength, positions: 'all' }, null);
+              notes.push(`learned ${l}-en: ${learned.beatsDiffMean ? 'kept' : 'rejected'} (dev reference NLL ${learned.devLoss.learned.toFixed(3)} vs DiffMean ${learned.devLoss.diffMean.toFixed(3)}; learned strength ${learned.strength.toFixed(3)})`);
+              methodResults.push({ language: l, method: 'learned', layer: entry.layer, strength: learned.strength, languageControl: e.steered.languageControl, alignmentBase: e.alignment.baseMean, alignmentSteered: e.alignment.steeredMean });
+            }
             log(`methods for ${l}-en done`);
           }
         }
-        const results = { modelHash: hash, createdAt: new Date().toISOString(), generation: gen, prompts: nPrompts, index, analysis, pairs, methods: methodResults, seconds: (Date.now() - t0) / 1000 };
+        const results = { modelHash: hash, createdAt: new Date().toISOString(), generation: gen, prompts: nPrompts, index, analysis, pairs, methods: methodResults, notes, seconds: (Date.now() - t0) / 1000 };
         await writeFileAtomic(path.join(path.dirname(out), 'evaluation.json'), JSON.stringify(results, null, 1) + '\n');
         await writeFileAtomic(out, renderReport(results, model.folder.rawConfig));
         log(`wrote ${out}`);
@@ -247,7 +257,7 @@ const ci = (r: { delta: number; low: number; high: number }, f: (x: number) => s
 
 /** The Markdown of the report. */
 export function renderReport(
-  r: { modelHash: string; createdAt: string; generation: typeof DEFAULT_GENERATION; prompts: number; analysis: LanguageAnalysis; pairs: PairEvaluation[]; methods: { language: string; method: string; layer: number; strength: number; languageControl: number; alignmentBase: number; alignmentSteered: number }[]; seconds: number },
+  r: { modelHash: string; createdAt: string; generation: typeof DEFAULT_GENERATION; prompts: number; analysis: LanguageAnalysis; pairs: PairEvaluation[]; methods: { language: string; method: string; layer: number; strength: number; languageControl: number; alignmentBase: number; alignmentSteered: number }[]; notes: string[]; seconds: number },
   rawConfig: Record<string, unknown>,
 ): string {
   const toEn = r.pairs.filter((p) => p.target === 'en');
@@ -301,6 +311,7 @@ export function renderReport(
       const row = r.methods.filter((m) => m.language === l);
       lines.push(`| ${l} | ${row[0]?.layer ?? ''} | ${methods.map((m) => { const x = row.find((y) => y.method === m); return x ? `${pct(x.languageControl)} / ${f3(x.alignmentSteered)}` : '–'; }).join(' | ')} |`);
     }
+    for (const n of r.notes) lines.push('', `- ${n}`);
     lines.push('');
   }
   const a = r.analysis;

@@ -15,6 +15,8 @@ import { generate } from '../../../../src/engine/model/generate';
 import { openModel, type OpenedModel } from '../../../../src/engine/model/openModel';
 import { steeringPlanFor } from '../../../../src/engine/steering/library';
 import { vectorFromStates } from '../../../../src/engine/steering/methods';
+import { applyProjection } from '../../../../src/engine/analysis/directions';
+import { forwardWithProjection } from '../../../../src/engine/steering/projection';
 import { REPO, tempDir } from '../model/helpers';
 
 const MODEL_DIR = process.env.POLYGLOT_LENS_TINY_MODEL ?? path.join(REPO, 'models/tiny-polyglot');
@@ -134,6 +136,21 @@ describe('steering workflow on tiny-polyglot', { skip }, () => {
     const b0 = base.states.get(k - 1)!.data;
     const s0 = steered.states.get(k - 1)!.data;
     assert.deepEqual([...s0.slice(0, 8)], [...b0.slice(0, 8)], 'layers before the steering layer are untouched');
+  });
+
+  it('projection steering is exact: the state at k becomes a + σ(aW − a), layers before k are untouched', async () => {
+    const fr = await extractPooledStates(model, rows.slice(0, 30).map((r) => r['fr'] as string));
+    const en = await extractPooledStates(model, rows.slice(0, 30).map((r) => r['en'] as string));
+    const k = model.numLayers - 2;
+    const v = vectorFromStates('projection', fr, en, { sourceLanguage: 'fr', targetLanguage: 'en', modelHash: '', modelHint: '' }, { layers: [k] });
+    const w = v.projections.get(k)!;
+    const ids = model.folder.tokenizer.encode(rows[40]!['fr'] as string).ids;
+    const plain = await model.inspect.forward(ids);
+    const { hiddenStates } = await forwardWithProjection(model, ids, { layer: k, w, sigma: 0.7 }, [k - 1, k]);
+    const want = applyProjection({ rows: ids.length, cols: model.hiddenSize, data: plain.hiddenStates![k]! }, w, 0.7);
+    const got = hiddenStates.get(k)!;
+    for (let i = 0; i < want.length; i++) assert.ok(Math.abs((got[i] as number) - (want[i] as number)) <= 1e-4 * Math.max(1, Math.abs(want[i] as number)), `value ${i}`);
+    assert.deepEqual([...hiddenStates.get(k - 1)!.slice(0, 16)], [...plain.hiddenStates![k - 1]!.slice(0, 16)]);
   });
 
   it('batched generation (left padding, KV cache, per-row steering) equals generate() row by row', async () => {
