@@ -44,7 +44,9 @@ const node = {
 const targets = [
   { ...node, entryPoints: { extension: 'src/extension/extension.ts' }, outdir: 'dist' },
   { ...node, entryPoints: { worker: 'src/engine/worker.ts' }, outdir: 'dist' },
-  { ...node, entryPoints: { cli: 'src/cli/index.ts' }, outdir: 'dist', banner: { js: '#!/usr/bin/env node' } },
+  // fasttext.wasm.js finds lid.176 and its wasm relative to its own files (import.meta.url), which a CJS
+  // bundle cannot provide: the CLI loads it from node_modules at run time.
+  { ...node, external: [...node.external, 'fasttext.wasm.js'], entryPoints: { cli: 'src/cli/index.ts' }, outdir: 'dist', banner: { js: '#!/usr/bin/env node' } },
   { ...common, platform: 'browser', format: 'iife', target: ['chrome120'], entryPoints: { webview: 'src/webview/main.ts' }, outdir: 'dist' },
 ];
 

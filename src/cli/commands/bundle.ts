@@ -9,7 +9,7 @@ import { loadCentroids, saveCentroids } from '../../engine/analysis/centroids';
 import { DEFAULT_GENERATION, type TranslationItem } from '../../engine/analysis/evaluate';
 import { heatmapSvg } from '../../engine/analysis/heatmapSvg';
 import { analyzeLanguages, tokenLanguageTable, type LanguageAnalysis } from '../../engine/analysis/languages';
-import { fastTextLanguageIdentifier, languageControl } from '../../engine/analysis/metrics';
+import { languageControl } from '../../engine/analysis/metrics';
 import { encodePrompt, extractPooledStates, specialTokenIds } from '../../engine/analysis/extract';
 import { cosineSimilarity } from '../../engine/analysis/similarity';
 import { forwardWithProjection, generateWithProjection } from '../../engine/steering/projection';
@@ -22,7 +22,7 @@ import { readVectorIndex, resolveVector, VECTOR_FOLDER } from '../../engine/stee
 import { EXTRACTION_METHODS, vectorFromStates, type ExtractionMethod } from '../../engine/steering/methods';
 import { learnVector } from '../../engine/steering/learned';
 import type { PositionMode } from '../../engine/steering/vector';
-import { bundledModelDir, CommandUsageError, numberList, numberOption, parseCommand, progressPrinter, runCommand, type Command } from './common';
+import { bundledModelDir, CommandUsageError, numberList, numberOption, parseCommand, progressPrinter, runCommand, type Command, languageIdentifier } from './common';
 
 const LANGS = ['fr', 'de', 'es', 'it', 'pt', 'ru', 'zh', 'ja', 'tr', 'cs'];
 
@@ -61,7 +61,7 @@ const buildVectors: Command = {
         const L = model.numLayers;
         const steer = await readParallelCorpus(path.join(dir, 'corpus', 'steer.jsonl'));
         const dev = await readParallelCorpus(path.join(dir, 'corpus', 'dev.jsonl'));
-        const lid = await fastTextLanguageIdentifier();
+        const lid = await languageIdentifier();
         const batchSize = numberOption(values, 'batch-size', 24, 1, 256, true);
         const hash = model.prepared.modelSha256;
         log(`model ${dir} (sha256 ${hash.slice(0, 12)}…, ${L} layers, hidden ${model.hiddenSize})`);
@@ -139,7 +139,7 @@ const report: Command = {
       try {
         const hash = model.prepared.modelSha256;
         if (index.modelHash !== hash) throw new CommandUsageError(`the bundled vectors were built for model ${index.modelHash.slice(0, 12)}… but model.onnx is ${hash.slice(0, 12)}…: run build-vectors again`);
-        const lid = await fastTextLanguageIdentifier();
+        const lid = await languageIdentifier();
         const test = await readParallelCorpus(path.join(dir, 'corpus', 'test.jsonl'));
         const languages = [...new Set(Object.values(index.vectors).flatMap((e) => [e.source, e.target]))].filter((l) => l !== 'en');
         const nPrompts = numberOption(values, 'prompts', 40, 1, 1000, true);

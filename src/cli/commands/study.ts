@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { loadCentroids } from '../../engine/analysis/centroids';
 import { DEFAULT_GENERATION, type TranslationItem } from '../../engine/analysis/evaluate';
 import { analyzeLanguages, tokenLanguageTable } from '../../engine/analysis/languages';
-import { extractLastNumber, fastTextLanguageIdentifier, multipleChoiceAccuracy, pairedBootstrap } from '../../engine/analysis/metrics';
+import { extractLastNumber, multipleChoiceAccuracy, pairedBootstrap } from '../../engine/analysis/metrics';
 import { englishRegressionItems, evaluatePair } from '../../engine/analysis/pairEvaluation';
 import { sweepLayerStrength } from '../../engine/analysis/sweep';
 import { readParallelCorpus } from '../../engine/corpus/parallel';
@@ -16,7 +16,7 @@ import { encodePrompt, padTokenId } from '../../engine/analysis/extract';
 import { itemsFor } from '../../engine/steering/bundle';
 import { parsePositionMode, resolveVector, steeringPlanFor, VECTOR_FOLDER } from '../../engine/steering/library';
 import { existsSync, promises as fs } from 'node:fs';
-import { bundledModelDir, CommandUsageError, numberList, numberOption, parseCommand, progressPrinter, required, runCommand, type Command } from './common';
+import { bundledModelDir, CommandUsageError, numberList, numberOption, parseCommand, progressPrinter, required, runCommand, type Command, languageIdentifier } from './common';
 import { multiWayRows } from './bundle';
 import { checkAgainstModel } from './vectors';
 
@@ -62,7 +62,7 @@ const analyze: Command = {
           }
         }
         if (!centroids) io.err('note: no centroids stored for this model (run `polyglot-lens extract`); the nearest-language view is skipped.');
-        const lid = await fastTextLanguageIdentifier();
+        const lid = await languageIdentifier();
         const table = await tokenLanguageTable(model.folder.tokenizer, lid, hash, path.join(defaultCacheDir(), 'token-languages', `${hash}.json`));
         const a = await analyzeLanguages(model, rows.map((r) => r.texts), languages, { pivot, centroids, lens: model.lens, tokenTable: table, batchSize: numberOption(values, 'batch-size', 16, 1, 256, true), onProgress: progressPrinter(io) });
         if (values.json === true) io.out(JSON.stringify(a, null, 2));
@@ -147,7 +147,7 @@ const evaluate: Command = {
         const corpus = await readParallelCorpus((values.corpus as string | undefined) ?? path.join(dir, 'corpus', 'test.jsonl'));
         const items: TranslationItem[] = itemsFor(corpus, source, target, numberOption(values, 'prompts', 40, 1, 1e5, true));
         const english = target === 'en' ? englishRegressionItems(corpus.rows.map((x) => x.texts['en'] ?? '').filter(Boolean)).slice(0, numberOption(values, 'english', 20, 0, 1e5, true)) : null;
-        const lid = await fastTextLanguageIdentifier();
+        const lid = await languageIdentifier();
         const gen = { ...DEFAULT_GENERATION, maxNewTokens: numberOption(values, 'tokens', 32, 1, 512, true) };
         io.err(`evaluating ${r.name} at layer ${layer}, strength ${strength}, positions ${positions} on ${items.length} items…`);
         const e = await evaluatePair({ model, lid, gen, work: { onProgress: progressPrinter(io) } }, v, r.name, items, { layer, strength, positions }, english);
@@ -241,7 +241,7 @@ const sweep: Command = {
         if (!source || !target) throw new CommandUsageError('the vector names no languages: pass --source and --target');
         const corpus = await readParallelCorpus((values.corpus as string | undefined) ?? path.join(dir, 'corpus', 'dev.jsonl'));
         const layers = numberList(values, 'layers', [...r.vector.directions.keys()].filter((k) => k > 0));
-        const lid = await fastTextLanguageIdentifier();
+        const lid = await languageIdentifier();
         const res = await sweepLayerStrength(
           model,
           r.vector,

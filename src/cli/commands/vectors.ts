@@ -5,7 +5,6 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { saveCentroids } from '../../engine/analysis/centroids';
-import { fastTextLanguageIdentifier } from '../../engine/analysis/metrics';
 import { readParallelCorpus } from '../../engine/corpus/parallel';
 import { defaultCacheDir, generate, openModel, type OpenedModel } from '../../engine/model/index';
 import { centroidsFromSteerStates, extractSteerStates, pivotStatesFor } from '../../engine/steering/bundle';
@@ -15,7 +14,7 @@ import { EXTRACTION_METHODS, singleLayer, vectorFromStates, type ExtractionMetho
 import { checkVectorCompatibility, STRENGTH_UNITS, type ActiveVector, type StrengthUnit } from '../../engine/steering/vector';
 import { encodeSteeringVector, saveSteeringVector } from '../../engine/steering/vectorFile';
 import { writeFileAtomic } from '../../engine/steering/atomicWrite';
-import { bundledModelDir, CommandUsageError, numberOption, parseCommand, progressPrinter, required, runCommand, type Command, type CommandIo } from './common';
+import { bundledModelDir, CommandUsageError, numberOption, parseCommand, progressPrinter, required, runCommand, type Command, type CommandIo, languageIdentifier } from './common';
 
 /** Checks a resolved vector against the opened model (hidden size, layers, hash, hint). */
 export function checkAgainstModel(model: OpenedModel, r: ResolvedVector, allowOtherModel: boolean): void {
@@ -99,7 +98,7 @@ const steer: Command = {
         const stopTokenIds = model.folder.stopTokenIds;
         const base = await generate(model.generator, ids, { maxNewTokens: maxTokens, sampling, stopTokenIds });
         const steered = await generate(model.generator, ids, { maxNewTokens: maxTokens, sampling, stopTokenIds, steering: plan });
-        const lid = await fastTextLanguageIdentifier();
+        const lid = await languageIdentifier();
         const describe = async (tokenIds: number[]): Promise<{ text: string; language: string | null; probability: number }> => {
           const text = tokenIds.length === 0 ? '' : model.folder.tokenizer.decode(tokenIds, { skipSpecialTokens: true });
           const g = (await lid.identify(text, 1))[0];
