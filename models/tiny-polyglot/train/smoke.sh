@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # CI smoke test of the tiny-polyglot pipeline on a tiny configuration: two small source packages, a 600-token
 # BPE, 6 training steps of a 2-layer model, export, onnx.checker and the onnxruntime-node vs PyTorch check.
-# Everything goes to a temporary folder; the committed model is not touched. Needs python3-torch, python3-onnx,
+# Everything goes to a temporary folder (or the folder given as $1, kept for inspection); the committed model
+# is not touched. Needs python3-torch, python3-onnx,
 # python3-numpy (Debian) and `npm ci` (language identification and the ORT check run in Node).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+work="${1:-}"
+if [ -z "$work" ]; then work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT; fi
 export POLYGLOT_TRAIN_DIR="$work" OMP_WAIT_POLICY=PASSIVE
 py=/usr/bin/python3
 cd "$here"

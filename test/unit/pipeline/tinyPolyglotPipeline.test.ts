@@ -1,0 +1,67 @@
+/**
+ * CI smoke test of the demo model's build pipeline (models/tiny-polyglot/train/smoke.sh): real Debian source
+ * packages (a small subset), cleaning + language identification, BPE training, a few training steps of a
+ * 2-layer model, ONNX export, onnx.checker, and the onnxruntime-node vs PyTorch check (≤ 1e-4) inside
+ * export.py. The exported folder is then checked here for the Optimum "with past" layout with Debian's
+ * python3-onnx. Needs python3-torch/onnx/numpy and apt (downloads ~6 MB of .debs); skipped loudly
+ * elsewhere, an error under CI=true.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import { checkTool, REPO_ROOT, skipLoudly } from '../../e2e/harness/environment';
+
+const PYTHON = '/usr/bin/python3';
+
+test('tiny-polyglot pipeline: data → BPE → train → export → checks, on a tiny configuration', { timeout: 10 * 60_000 }, (t) => {
+  const probe = spawnSync(PYTHON, ['-c', 'import torch, onnx, numpy'], { encoding: 'utf8' });
+  const missing = checkTool(
+    'python3 with torch, onnx and numpy',
+    probe.status === 0,
+    'Install them with `apt-get install -y python3-torch python3-onnx python3-numpy libopenblas0-pthread`.',
+  );
+  if (missing !== undefined) return skipLoudly(t, missing);
+
+  const work = mkdtempSync(path.join(tmpdir(), 'tiny-polyglot-smoke-'));
+  try {
+    const run = spawnSync('bash', [path.join(REPO_ROOT, 'models/tiny-polyglot/train/smoke.sh'), work], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+      timeout: 9 * 60_000,
+    });
+    assert.equal(run.status, 0, `smoke.sh failed:\n${run.stdout}\n${run.stderr}`);
+    // export.py prints the ORT-vs-PyTorch agreement for a prompt and a KV-cache decode step.
+    const diffs = [...run.stdout.matchAll(/max \|onnx - torch\| = ([0-9.e+-]+)/g)].map((m) => Number(m[1]));
+    assert.equal(diffs.length, 2, run.stdout);
+    for (const d of diffs) assert.ok(d <= 1e-4, `ORT vs PyTorch difference ${d} exceeds 1e-4`);
+
+    const model = path.join(work, 'model');
+    const config = JSON.parse(readFileSync(path.join(model, 'config.json'), 'utf8')) as Record<string, unknown>;
+    assert.equal(config.model_type, 'llama');
+    assert.equal(config.num_hidden_layers, 2);
+    const layout = spawnSync(
+      PYTHON,
+      ['-c', `import onnx, sys, json
+m = onnx.load(sys.argv[1])
+print(json.dumps({"inputs": [i.name for i in m.graph.input], "outputs": [o.name for o in m.graph.output],
+  "opset": m.opset_import[0].version, "nodes": [n.name for n in m.graph.node if n.op_type == "Gather" and "model.embed_tokens.weight" in n.input]}))`,
+      path.join(model, 'model.onnx')],
+      { encoding: 'utf8' },
+    );
+    assert.equal(layout.status, 0, layout.stderr);
+    const g = JSON.parse(layout.stdout) as { inputs: string[]; outputs: string[]; opset: number; nodes: string[] };
+    assert.deepEqual(g.inputs, [
+      'input_ids', 'attention_mask', 'position_ids',
+      'past_key_values.0.key', 'past_key_values.0.value', 'past_key_values.1.key', 'past_key_values.1.value',
+    ]);
+    assert.deepEqual(g.outputs, ['logits', 'present.0.key', 'present.0.value', 'present.1.key', 'present.1.value']);
+    assert.equal(g.opset, 17);
+    // Hugging Face / Optimum node naming, which the residual-stream locator's error messages refer to.
+    assert.match(g.nodes[0] ?? '', /^\/model\/embed_tokens\//);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+});
