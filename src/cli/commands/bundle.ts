@@ -108,7 +108,7 @@ const REPORT_USAGE = `Usage: polyglot-lens report [--model DIR] [--out FILE] [--
   strength and writes a Markdown report (default docs/EVALUATION.md) with SVG heatmaps beside it (images/) and the
   raw numbers (evaluation.json): per pair unsteered vs steered language control, reference NLL and chrF (paired
   bootstrap), steering score, alignment before/after, English regression; the language × layer analysis; and
-  other vector methods at each pair's layer. N prompts per pair (default 40), 32 tokens, T=0.7, top-p 0.9, seed = item.`;
+  other vector methods at each pair's layer. N prompts per pair (default 32), 32 tokens, T=0.7, top-p 0.9, seed = item.`;
 
 const report: Command = {
   name: 'report',
@@ -142,7 +142,7 @@ const report: Command = {
         const lid = await languageIdentifier();
         const test = await readParallelCorpus(path.join(dir, 'corpus', 'test.jsonl'));
         const languages = [...new Set(Object.values(index.vectors).flatMap((e) => [e.source, e.target]))].filter((l) => l !== 'en');
-        const nPrompts = numberOption(values, 'prompts', 40, 1, 1000, true);
+        const nPrompts = numberOption(values, 'prompts', 32, 1, 1000, true);
         const batchSize = numberOption(values, 'batch-size', 24, 1, 256, true);
         const gen = { ...DEFAULT_GENERATION, maxNewTokens: numberOption(values, 'tokens', 32, 1, 256, true), batchSize };
         const rows = multiWayRows(test, ['en', ...languages], Math.max(nPrompts, numberOption(values, 'analysis-sentences', 100, 2, 1000, true)));
@@ -173,7 +173,7 @@ const report: Command = {
         // 3. Other methods at each pair's layer and strength (xx→en), on fewer prompts.
         const methods = (values.methods ? String(values.methods).split(',') : ['diffmean', 'diffmean-monolingual', 'pca', 'probe', 'projection', 'learned']) as ExtractionMethod[];
         const methodLangs = (values['method-languages'] ? String(values['method-languages']).split(',') : ['fr', 'zh']).filter((l) => languages.includes(l));
-        const methodPrompts = numberOption(values, 'method-prompts', 20, 1, 1000, true);
+        const methodPrompts = numberOption(values, 'method-prompts', 16, 1, 1000, true);
         const notes: string[] = [];
         const methodResults: { language: string; method: string; layer: number; strength: number; languageControl: number; alignmentBase: number; alignmentSteered: number }[] = [];
         if (methods.length > 0 && methodLangs.length > 0) {
