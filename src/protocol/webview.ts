@@ -7,7 +7,8 @@
  */
 import { engineErrorInfo, type EngineErrorInfo } from './errors';
 import { promptAnalysis, type PromptAnalysis } from './engine';
-import { discriminated, int, literal, nonNegativeInt, object, str, type Validator } from './validate';
+import { bool, discriminated, int, literal, nonNegativeInt, num, object, str, type Validator } from './validate';
+import { panelViewModel, type PanelViewModel } from '../webview/viewModel';
 
 /** Where the prompt came from, so the panel can say "line 3 of notes.txt". */
 export interface PromptOrigin {
@@ -40,13 +41,29 @@ export interface ErrorMessage {
   error: EngineErrorInfo;
 }
 
-export type HostToWebview = AnalyzingMessage | AnalysisMessage | ErrorMessage;
+/** The full panel (heatmap, vectors, continuations, inspector): the host maps the engine's result into the view model. */
+export interface PanelMessage {
+  type: 'panel';
+  requestId: number;
+  prompt: string;
+  origin: PromptOrigin;
+  view: PanelViewModel;
+}
+
+export type HostToWebview = AnalyzingMessage | AnalysisMessage | ErrorMessage | PanelMessage;
 
 /** Settings the webview may ask the host to reveal (a closed list: the webview cannot open arbitrary UI). */
 export const REVEALABLE_SETTINGS = ['polyglotLens.modelPath', 'polyglotLens.threads'] as const;
 export type RevealableSetting = (typeof REVEALABLE_SETTINGS)[number];
 
 export type WebviewToHost = { type: 'ready' } | { type: 'openSettings'; setting: RevealableSetting } | { type: 'rerun' };
+
+/**
+ * The panel's steering intents (posted by the vector toggles; slider drags are debounced in the webview and
+ * the host cancels superseded requests). Kept apart from WebviewToHost until the host handles them, so the
+ * host's exhaustive switch stays exhaustive: the integration adds `| PanelIntent` there.
+ */
+export type PanelIntent = { type: 'setVector'; id: string; enabled: boolean; layer: number; strength: number };
 
 // ---- validators -------------------------------------------------------------------------------------
 
@@ -60,12 +77,17 @@ export const hostToWebview: Validator<HostToWebview> = discriminated<HostToWebvi
   analyzing: object({ type: literal('analyzing'), requestId: int, prompt: str, origin: promptOrigin }),
   analysis: object({ type: literal('analysis'), requestId: int, origin: promptOrigin, analysis: promptAnalysis }),
   error: object({ type: literal('error'), requestId: int, prompt: str, origin: promptOrigin, error: engineErrorInfo }),
+  panel: object({ type: literal('panel'), requestId: int, prompt: str, origin: promptOrigin, view: panelViewModel }),
 });
 
 export const webviewToHost: Validator<WebviewToHost> = discriminated<WebviewToHost, 'type'>('type', {
   ready: object({ type: literal('ready') }),
   openSettings: object({ type: literal('openSettings'), setting: literal(...REVEALABLE_SETTINGS) }),
   rerun: object({ type: literal('rerun') }),
+});
+
+export const panelIntent: Validator<PanelIntent> = discriminated<PanelIntent, 'type'>('type', {
+  setVector: object({ type: literal('setVector'), id: str, enabled: bool, layer: nonNegativeInt, strength: num }),
 });
 
 /** The id under which the panel is registered (also its serializer's view type). */

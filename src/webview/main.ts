@@ -6,11 +6,14 @@
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
-import { hostToWebview, type AnalysisMessage, type AnalyzingMessage, type ErrorMessage, type HostToWebview, type PromptOrigin, type WebviewToHost } from '../protocol/webview';
+import { hostToWebview, type AnalysisMessage, type AnalyzingMessage, type ErrorMessage, type HostToWebview, type PanelIntent, type PanelMessage, type PromptOrigin, type WebviewToHost } from '../protocol/webview';
 import { safeParse } from '../protocol/validate';
+import { h } from './dom';
+import { initialUiState, renderPanel, type PanelUiState } from './panel';
+import { visibleToken } from './viewModel';
 
 interface VsCodeApi {
-  postMessage(message: WebviewToHost): void;
+  postMessage(message: WebviewToHost | PanelIntent): void;
   getState(): unknown;
   setState(state: HostToWebview): void;
 }
@@ -19,24 +22,9 @@ declare function acquireVsCodeApi(): VsCodeApi;
 const vscode = acquireVsCodeApi();
 const app = document.getElementById('app') as HTMLElement;
 
-type Child = Node | string | null | undefined | false;
-
-/** Minimal element builder: attributes as strings, children as nodes or text (always text, never HTML). */
-function h(tag: string, attrs: Record<string, string> = {}, ...children: Child[]): HTMLElement {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
-  for (const c of children) if (c !== null && c !== undefined && c !== false) el.append(c);
-  return el;
-}
-
 function describeOrigin(o: PromptOrigin): string {
   const what = { selection: 'Selection', string: 'String literal', paragraph: 'Paragraph', line: 'Line' }[o.kind];
   return `${what} at line ${o.line + 1} of ${o.fileName}`;
-}
-
-/** Makes whitespace inside a token visible (a leading space is the most common token boundary). */
-function visibleToken(text: string): string {
-  return text.replace(/ /g, '\u00b7').replace(/\n/g, '\u21b5').replace(/\t/g, '\u2192');
 }
 
 function header(prompt: string, origin: PromptOrigin): HTMLElement {
@@ -119,9 +107,20 @@ function renderError(m: ErrorMessage): Node[] {
   ];
 }
 
+/** UI state of the panel view, kept while the host re-sends the same prompt (e.g. after a vector toggle). */
+let panelUi: { prompt: string; state: PanelUiState } | undefined;
+
+function renderPanelMessage(m: PanelMessage): Node[] {
+  if (panelUi?.prompt !== m.prompt) panelUi = { prompt: m.prompt, state: initialUiState(m.view) };
+  return [header(m.prompt, m.origin), ...renderPanel(m.view, panelUi.state, (intent) => vscode.postMessage(intent))];
+}
+
 function render(message: HostToWebview): void {
   let nodes: Node[];
   switch (message.type) {
+    case 'panel':
+      nodes = renderPanelMessage(message);
+      break;
     case 'analyzing':
       nodes = renderAnalyzing(message);
       break;

@@ -1,0 +1,152 @@
+/**
+ * Serves the panel to Chromium the way VS Code does: the exact HTML shell and Content-Security-Policy of
+ * renderPanelHtml(), dist/webview.js and everything under media/ (stylesheet, codicons), with
+ * `acquireVsCodeApi` replaced by a recorder of posted messages. Themes are the variables VS Code injects
+ * into every webview, plus its body class (vscode-dark / vscode-light / vscode-high-contrast).
+ */
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { makeNonce, renderPanelHtml } from '../../src/extension/panelHtml';
+import { REPO_ROOT } from '../e2e/harness/environment';
+
+export const ORIGIN = 'https://webview.test';
+
+const COMMON: Record<string, string> = {
+  '--vscode-font-family': 'system-ui, "Segoe UI", sans-serif',
+  '--vscode-font-size': '13px',
+  '--vscode-editor-font-family': '"DejaVu Sans Mono", monospace',
+  '--vscode-editor-font-size': '13px',
+};
+
+/** A few of the variables of VS Code's Dark Modern, Light Modern and High Contrast themes. */
+export const THEMES: Record<'dark' | 'light' | 'hc', { bodyClass: string; vars: Record<string, string> }> = {
+  dark: {
+    bodyClass: 'vscode-dark',
+    vars: {
+      ...COMMON,
+      '--vscode-foreground': '#cccccc',
+      '--vscode-descriptionForeground': '#9d9d9d',
+      '--vscode-editor-background': '#1f1f1f',
+      '--vscode-sideBar-background': '#181818',
+      '--vscode-badge-background': '#616161',
+      '--vscode-badge-foreground': '#f8f8f8',
+      '--vscode-textBlockQuote-background': '#2b2b2b',
+      '--vscode-textBlockQuote-border': '#616161',
+      '--vscode-textCodeBlock-background': '#2b2b2b',
+      '--vscode-charts-blue': '#3794ff',
+      '--vscode-charts-green': '#89d185',
+      '--vscode-charts-red': '#f14c4c',
+      '--vscode-focusBorder': '#0078d4',
+      '--vscode-panel-border': '#2b2b2b',
+      '--vscode-widget-border': '#313131',
+      '--vscode-button-background': '#0078d4',
+      '--vscode-button-foreground': '#ffffff',
+      '--vscode-button-secondaryBackground': '#313131',
+      '--vscode-button-secondaryForeground': '#cccccc',
+      '--vscode-editorHoverWidget-background': '#202020',
+      '--vscode-editorHoverWidget-border': '#454545',
+      '--vscode-editorWarning-foreground': '#cca700',
+      '--vscode-diffEditor-insertedTextBackground': '#9ccc2c33',
+      '--vscode-diffEditor-removedTextBackground': '#ff000033',
+    },
+  },
+  light: {
+    bodyClass: 'vscode-light',
+    vars: {
+      ...COMMON,
+      '--vscode-foreground': '#3b3b3b',
+      '--vscode-descriptionForeground': '#717171',
+      '--vscode-editor-background': '#ffffff',
+      '--vscode-sideBar-background': '#f8f8f8',
+      '--vscode-badge-background': '#cccccc',
+      '--vscode-badge-foreground': '#3b3b3b',
+      '--vscode-textBlockQuote-background': '#f8f8f8',
+      '--vscode-textBlockQuote-border': '#e5e5e5',
+      '--vscode-textCodeBlock-background': '#f8f8f8',
+      '--vscode-charts-green': '#388a34',
+      '--vscode-charts-red': '#e51400',
+      '--vscode-focusBorder': '#005fb8',
+      '--vscode-panel-border': '#e5e5e5',
+      '--vscode-widget-border': '#e5e5e5',
+      '--vscode-button-background': '#005fb8',
+      '--vscode-button-foreground': '#ffffff',
+      '--vscode-button-secondaryBackground': '#e5e5e5',
+      '--vscode-button-secondaryForeground': '#3b3b3b',
+      '--vscode-editorHoverWidget-background': '#f8f8f8',
+      '--vscode-editorHoverWidget-border': '#c8c8c8',
+      '--vscode-editorWarning-foreground': '#bf8803',
+    },
+  },
+  hc: {
+    bodyClass: 'vscode-high-contrast',
+    vars: {
+      ...COMMON,
+      '--vscode-foreground': '#ffffff',
+      '--vscode-descriptionForeground': '#ffffff',
+      '--vscode-editor-background': '#000000',
+      '--vscode-badge-background': '#000000',
+      '--vscode-badge-foreground': '#ffffff',
+      '--vscode-contrastBorder': '#6fc3df',
+      '--vscode-contrastActiveBorder': '#f38518',
+      '--vscode-focusBorder': '#f38518',
+      '--vscode-panel-border': '#6fc3df',
+      '--vscode-button-background': '#000000',
+      '--vscode-button-border': '#6fc3df',
+      '--vscode-button-secondaryBackground': '#000000',
+      '--vscode-button-secondaryForeground': '#ffffff',
+      '--vscode-editorHoverWidget-background': '#0c141f',
+      '--vscode-editorHoverWidget-border': '#6fc3df',
+    },
+  },
+};
+
+export interface PanelPage {
+  page: Page;
+  posted: () => Promise<unknown[]>;
+  cspViolations: () => Promise<string[]>;
+  send: (message: unknown) => Promise<void>;
+}
+
+export async function openPanel(b: Browser, options: { savedState?: unknown; theme?: keyof typeof THEMES; viewport?: { width: number; height: number } } = {}): Promise<PanelPage> {
+  const theme = THEMES[options.theme ?? 'dark'];
+  const page = await b.newPage({ viewport: options.viewport ?? { width: 900, height: 700 } });
+  const nonce = makeNonce();
+  const html = renderPanelHtml({ cspSource: ORIGIN, scriptUri: `${ORIGIN}/dist/webview.js`, styleUri: `${ORIGIN}/media/panel.css`, nonce });
+  await page.route(`${ORIGIN}/**`, async (route) => {
+    const url = new URL(route.request().url());
+    if (url.pathname === '/index.html') return route.fulfill({ contentType: 'text/html', body: html });
+    const rel = path.posix.normalize(decodeURIComponent(url.pathname)).replace(/^\/+/, '');
+    const allowed = rel === 'dist/webview.js' || (rel.startsWith('media/') && !rel.includes('..'));
+    if (!allowed) return route.fulfill({ status: 404, body: '' });
+    const type = rel.endsWith('.js') ? 'text/javascript' : rel.endsWith('.css') ? 'text/css' : rel.endsWith('.ttf') ? 'font/ttf' : rel.endsWith('.svg') ? 'image/svg+xml' : 'application/octet-stream';
+    try {
+      return await route.fulfill({ contentType: type, body: readFileSync(path.join(REPO_ROOT, rel)) });
+    } catch {
+      return route.fulfill({ status: 404, body: '' });
+    }
+  });
+  // A string, not a function: tsx (esbuild keepNames) would inject a `__name` helper the page lacks.
+  await page.addInitScript(`
+    window.__posted = [];
+    window.__state = ${JSON.stringify(options.savedState ?? null)} ?? undefined;
+    window.__csp = [];
+    document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));
+    window.acquireVsCodeApi = () => ({
+      postMessage: (m) => { window.__posted.push(m); },
+      getState: () => window.__state,
+      setState: (s) => { window.__state = s; },
+    });
+    document.addEventListener('DOMContentLoaded', () => {
+      for (const [k, v] of Object.entries(${JSON.stringify(theme.vars)})) document.documentElement.style.setProperty(k, v);
+      document.body.classList.add(${JSON.stringify(theme.bodyClass)});
+    });
+  `);
+  await page.goto(`${ORIGIN}/index.html`);
+  return {
+    page,
+    posted: () => page.evaluate(() => (window as unknown as { __posted: unknown[] }).__posted),
+    cspViolations: () => page.evaluate(() => (window as unknown as { __csp: string[] }).__csp),
+    send: (message) => page.evaluate((m) => window.postMessage(m, '*'), message),
+  };
+}
