@@ -206,7 +206,7 @@ const evaluate: Command = {
 const SWEEP_USAGE = `Usage: polyglot-lens sweep [--model DIR] --vector NAME|FILE [--corpus FILE] [--source xx] [--target en]
                            [--layers a,b] [--strengths a,b | --multiples a,b] [--positions MODE] [--prompts N] [--tokens N] [--json]
   Layer × strength grid on a dev corpus (default the model's corpus/dev.jsonl): language control (lid.176,
-  degeneration rule) and chrF per cell; the best cell by language control, then chrF, then the smaller strength.
+  degeneration rule) and chrF per cell; the chosen cell is the weakest whose language control is within one prompt of the best.
   Strengths in units of the layer's mean activation norm, or --multiples of each layer's natural DiffMean strength.`;
 
 const sweep: Command = {

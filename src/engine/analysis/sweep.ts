@@ -1,7 +1,7 @@
 // Layer × strength sweep of one vector on a dev split: every cell generates continuations for the same
 // prompts with the same seeds (cells share batches: each row carries its own steering), language control
-// is measured with lid.176 under the degeneration rule, and the best cell is chosen by language control,
-// ties broken by chrF against the reference, then by the smaller strength.
+// is measured with lid.176 under the degeneration rule, and the chosen cell is the weakest one whose language
+// control is within one prompt of the best (then higher control, then chrF against the reference).
 
 import type { SteeringPlan, SteerPositionMode } from '../model/steering.js';
 import { steeringPlanFor } from '../steering/library.js';
@@ -78,7 +78,11 @@ export async function sweepLayerStrength(model: EvaluationModel, vector: Steerin
     const cell = cells[c] as (typeof cells)[number];
     out.push({ layer: cell.layer, strength: cell.strength, languageControl: 100 * lc.rate, degenerate: lc.degenerate, chrF: mean(slice.map((t, i) => chrF(t, (use[i] as TranslationItem).reference))) });
   }
-  const best = [...out].sort((a, b) => b.languageControl - a.languageControl || b.chrF - a.chrF || a.strength - b.strength)[0] as SweepCell;
+  // Within one prompt of the best language control the cells are indistinguishable on this budget: take the
+  // weakest of them (less overshoot past the target cluster, so meaning and alignment suffer least), then chrF.
+  const top = Math.max(...out.map((c) => c.languageControl));
+  const tolerance = 100 / use.length + 1e-9;
+  const best = out.filter((c) => c.languageControl >= top - tolerance).sort((a, b) => a.strength - b.strength || b.languageControl - a.languageControl || b.chrF - a.chrF)[0] as SweepCell;
   return { cells: out, best, prompts: use.length };
 }
 
