@@ -385,11 +385,10 @@ function renderTable(vm: PanelViewModel, layers: LayerView[], state: HeatmapStat
         : vm.languages.map((lang) => h('td', {}, fmt(l.promptSimilarity[lang.code] ?? 0)))),
     ),
   );
+  // The wrapper is what hides it: a table ignores a width smaller than its content.
   return h(
-    'table',
-    { class: `hm-table${state.showTable ? '' : ' sr-only'}`, 'data-testid': 'heatmap-table' },
-    h('caption', {}, tokensView ? strings.tableCaption() : strings.languageTableCaption()),
-    h('thead', {}, head),
-    h('tbody', {}, ...body),
+    'div',
+    { class: `hm-table-wrap${state.showTable ? '' : ' sr-only'}` },
+    h('table', { class: 'hm-table', 'data-testid': 'heatmap-table' }, h('caption', {}, tokensView ? strings.tableCaption() : strings.languageTableCaption()), h('thead', {}, head), h('tbody', {}, ...body)),
   );
 }
