@@ -1,33 +1,44 @@
 /**
- * Serves engine protocol requests: validates each message, runs requests one at a time (two ORT runs on
- * 2 cores only slow each other down), honours cancellation, and keeps the last model loaded.
+ * Serves engine protocol requests: validates each message where it enters, runs requests one at a time (two
+ * ORT runs on 2 cores only slow each other down), reports progress under the request's id, honours
+ * cancellation (a queued request is dropped; a running one stops at its next step, a generation within one
+ * token), and keeps the last model loaded (a {@link ModelRuntime}, which caches results per prompt + vector set).
  *
  * Transport-free so it can be tested in-process; src/engine/worker.ts connects it to a worker thread.
  */
-import { promises as fs } from 'node:fs';
-import { ENGINE_PROTOCOL_VERSION, engineRequest, salvageRequestId, type AnalyzeRequest, type EngineReply, type ModelSpec, type PromptAnalysis } from '../protocol/engine';
+import {
+  ENGINE_PROTOCOL_VERSION,
+  engineRequest,
+  salvageRequestId,
+  type EngineReply,
+  type EngineRequest,
+  type ModelSpec,
+  type ProgressEvent,
+} from '../protocol/engine';
 import { EngineError, toEngineErrorInfo } from '../protocol/errors';
 import { safeParse } from '../protocol/validate';
-import { CausalLm } from './causalLm';
-import { findModelFiles } from './modelFolder';
+import { toEngineError } from './engineErrors';
+import { ModelRuntime, runtimeKey, type RuntimeOptions } from './modelRuntime';
 
-export type ModelLoader = (dir: string, options: { threads: number }) => Promise<CausalLm>;
+export type ModelLoader = (dir: string, options: RuntimeOptions) => Promise<ModelRuntime>;
+
+type WorkRequest = Exclude<EngineRequest, { type: 'cancel' }>;
 
 interface LoadedModel {
   key: string;
-  model: Promise<CausalLm>;
+  runtime: Promise<ModelRuntime>;
 }
 
 export class EngineService {
-  private readonly queue: AnalyzeRequest[] = [];
-  private running: AnalyzeRequest | undefined;
-  private readonly cancelled = new Set<number>();
+  private readonly queue: WorkRequest[] = [];
+  private running: { request: WorkRequest; abort: AbortController } | undefined;
   private loaded: LoadedModel | undefined;
   private pumping = false;
 
   constructor(
     private readonly post: (reply: EngineReply) => void,
-    private readonly loadModel: ModelLoader = (dir, options) => CausalLm.load(dir, options),
+    private readonly loadModel: ModelLoader = (dir, options) => ModelRuntime.open(dir, options),
+    private readonly cacheDir?: string,
   ) {}
 
   hello(): void {
@@ -42,15 +53,12 @@ export class EngineService {
       return;
     }
     const request = parsed.value;
-    switch (request.type) {
-      case 'cancel':
-        this.cancel(request.target);
-        return;
-      case 'analyze':
-        this.queue.push(request);
-        void this.pump();
-        return;
+    if (request.type === 'cancel') {
+      this.cancel(request.target);
+      return;
     }
+    this.queue.push(request);
+    void this.pump();
   }
 
   /** Number of requests waiting or running (for tests and diagnostics). */
@@ -59,9 +67,10 @@ export class EngineService {
   }
 
   async dispose(): Promise<void> {
+    this.running?.abort.abort();
     const loaded = this.loaded;
     this.loaded = undefined;
-    if (loaded !== undefined) await (await loaded.model.catch(() => undefined))?.dispose();
+    if (loaded !== undefined) await (await loaded.runtime.catch(() => undefined))?.dispose();
   }
 
   private cancel(target: number): void {
@@ -69,9 +78,9 @@ export class EngineService {
     if (index >= 0) {
       this.queue.splice(index, 1);
       this.postCancelled(target);
-    } else if (this.running?.id === target) {
-      // onnxruntime cannot abort a run; drop its result when it finishes.
-      this.cancelled.add(target);
+    } else if (this.running?.request.id === target) {
+      // Generation checks the signal before every step; a single forward pass finishes and is dropped.
+      this.running.abort.abort();
     }
   }
 
@@ -84,16 +93,16 @@ export class EngineService {
     this.pumping = true;
     try {
       for (let request = this.queue.shift(); request !== undefined; request = this.queue.shift()) {
-        this.running = request;
+        const abort = new AbortController();
+        this.running = { request, abort };
         try {
-          const analysis = await this.analyze(request);
-          if (this.cancelled.has(request.id)) this.postCancelled(request.id);
-          else this.post({ type: 'analysis', id: request.id, analysis });
+          const reply = await this.serve(request, abort.signal);
+          if (abort.signal.aborted) this.postCancelled(request.id);
+          else this.post(reply);
         } catch (err) {
-          if (this.cancelled.has(request.id)) this.postCancelled(request.id);
-          else this.post({ type: 'error', id: request.id, error: toEngineErrorInfo(err) });
+          if (abort.signal.aborted) this.postCancelled(request.id);
+          else this.post({ type: 'error', id: request.id, error: toEngineErrorInfo(toEngineError(err)) });
         } finally {
-          this.cancelled.delete(request.id);
           this.running = undefined;
         }
       }
@@ -102,36 +111,55 @@ export class EngineService {
     }
   }
 
-  private async analyze(request: AnalyzeRequest): Promise<PromptAnalysis> {
-    const { model, loadMs } = await this.model(request.model);
-    const analysis = await model.analyze(request.prompt, request.topK);
-    return { ...analysis, timings: { ...analysis.timings, loadMs } };
+  private async serve(request: WorkRequest, signal: AbortSignal): Promise<EngineReply> {
+    const id = request.id;
+    const onProgress = (event: ProgressEvent): void => {
+      if (!signal.aborted) this.post({ type: 'progress', id, event });
+    };
+    const { runtime, loadMs } = await this.model(request.model, onProgress);
+    if (signal.aborted) throw new EngineError('CANCELLED', 'Cancelled.');
+    switch (request.type) {
+      case 'loadModel':
+        return { type: 'modelLoaded', id, model: await runtime.summary(), loadMs };
+      case 'analyze': {
+        const analysis = await runtime.analyze(request.prompt, { topK: request.topK, vectors: request.vectors, generation: request.generation, signal, onProgress });
+        return { type: 'analysis', id, analysis: { ...analysis, timings: { ...analysis.timings, loadMs } } };
+      }
+      case 'generate': {
+        const result = await runtime.generate(request.prompt, request.vectors ?? [], request.generation, { signal, onProgress });
+        return { type: 'generated', id, result: { ...result, timings: { ...result.timings, loadMs } } };
+      }
+      case 'logitLens':
+        return { type: 'logitLens', id, result: await runtime.logitLens(request.prompt, { position: request.position, topK: request.topK, vectors: request.vectors }) };
+    }
   }
 
   /**
-   * The loaded model for `spec`, loading it if needed. The cache key includes the ONNX file's size and
-   * mtime, so re-exporting a model into the same folder is picked up. A failed load is not cached: the
-   * user fixes the folder and simply runs the command again.
+   * The runtime for `spec`, opening it if needed. The key includes the ONNX file's size and mtime, so
+   * re-exporting a model into the same folder is picked up. A failed load is not cached: the user fixes
+   * the folder and simply runs the command again.
    */
-  private async model(spec: ModelSpec): Promise<{ model: CausalLm; loadMs: number }> {
-    const files = await findModelFiles(spec.dir);
-    const stat = await fs.stat(files.onnxPath);
-    const key = JSON.stringify([spec.dir, spec.threads, files.onnxPath, stat.size, stat.mtimeMs]);
+  private async model(spec: ModelSpec, onProgress: (e: ProgressEvent) => void): Promise<{ runtime: ModelRuntime; loadMs: number }> {
+    const options: RuntimeOptions = { threads: spec.threads, ...(spec.executionProviders ? { executionProviders: spec.executionProviders } : {}), ...(this.cacheDir ? { cacheDir: this.cacheDir } : {}) };
+    const key = runtimeKey(spec.dir, options);
     if (this.loaded?.key === key) {
-      const model = await this.loaded.model;
-      return { model, loadMs: 0 };
+      try {
+        return { runtime: await this.loaded.runtime, loadMs: 0 };
+      } catch {
+        // fall through: a failed load is retried
+      }
     }
+    onProgress({ kind: 'stage', stage: 'loading' });
     const previous = this.loaded;
-    const loading = this.loadModel(spec.dir, { threads: spec.threads });
-    this.loaded = { key, model: loading };
-    if (previous !== undefined) void previous.model.then((m) => m.dispose(), () => undefined);
+    const loading = this.loadModel(spec.dir, options);
+    this.loaded = { key, runtime: loading };
+    if (previous !== undefined) void previous.runtime.then((m) => m.dispose(), () => undefined);
     try {
-      const model = await loading;
-      return { model, loadMs: model.loadMs };
+      const runtime = await loading;
+      return { runtime, loadMs: runtime.loadMs };
     } catch (err) {
-      if (this.loaded?.model === loading) this.loaded = undefined;
-      if (err instanceof EngineError) throw err;
-      throw new EngineError('MODEL_INVALID', `Could not load the model in ${spec.dir}: ${(err as Error).message}`, 'Check the model folder.', { cause: err });
+      if (this.loaded?.runtime === loading) this.loaded = undefined;
+      throw err;
     }
   }
 }

@@ -5,6 +5,7 @@
  */
 import { isMainThread, parentPort } from 'node:worker_threads';
 import { toEngineErrorInfo } from '../protocol/errors';
+import { toEngineError } from './engineErrors';
 import { EngineService } from './engineService';
 
 if (isMainThread || parentPort === null) {
@@ -18,7 +19,7 @@ port.on('message', (message: unknown) => service.receive(message));
 
 // A bug that escapes a request must not kill the worker silently: report it, keep serving.
 process.on('unhandledRejection', (reason) => {
-  port.postMessage({ type: 'error', id: null, error: toEngineErrorInfo(reason) });
+  port.postMessage({ type: 'error', id: null, error: toEngineErrorInfo(toEngineError(reason)) });
 });
 
 service.hello();

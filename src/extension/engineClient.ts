@@ -6,7 +6,21 @@
  * Deliberately free of `vscode` imports so it can be tested against the real worker in plain Node.
  */
 import { Worker } from 'node:worker_threads';
-import { engineReply, type AnalyzeRequest, type EngineReply, type EngineRequest, type PromptAnalysis, ENGINE_PROTOCOL_VERSION } from '../protocol/engine';
+import {
+  engineReply,
+  type AnalyzeRequest,
+  type EngineReply,
+  type EngineRequest,
+  type GenerateRequest,
+  type GenerationResult,
+  type LoadModelRequest,
+  type LogitLensRequest,
+  type LogitLensResult,
+  type ModelSummary,
+  type ProgressEvent,
+  type PromptAnalysis,
+  ENGINE_PROTOCOL_VERSION,
+} from '../protocol/engine';
 import { EngineError } from '../protocol/errors';
 import { safeParse } from '../protocol/validate';
 
@@ -19,10 +33,22 @@ export interface EngineClientOptions {
 }
 
 export type AnalyzeParams = Omit<AnalyzeRequest, 'type' | 'id'>;
+export type GenerateParams = Omit<GenerateRequest, 'type' | 'id'>;
+export type LogitLensParams = Omit<LogitLensRequest, 'type' | 'id'>;
+export type LoadModelParams = Omit<LoadModelRequest, 'type' | 'id'>;
+
+/** Per-request options: a supersede key (a newer request under the same key cancels this one) and a progress callback. */
+export interface RequestOptions {
+  supersedeKey?: string;
+  onProgress?: (event: ProgressEvent) => void;
+}
+
+type WorkRequestBody = Omit<AnalyzeRequest, 'id'> | Omit<GenerateRequest, 'id'> | Omit<LogitLensRequest, 'id'> | Omit<LoadModelRequest, 'id'>;
 
 interface Pending {
-  resolve: (analysis: PromptAnalysis) => void;
+  resolve: (result: unknown) => void;
   reject: (err: EngineError) => void;
+  onProgress?: (event: ProgressEvent) => void;
 }
 
 export class EngineClient {
@@ -41,12 +67,33 @@ export class EngineClient {
   }
 
   /**
-   * Tokenizes `prompt` and runs one forward pass in the worker. With `supersedeKey`, a still-pending
-   * earlier request under the same key is cancelled (its promise rejects with CANCELLED).
+   * Analyzes `prompt` in the worker: tokens, per-layer states and language similarities, next tokens, and
+   * (with vectors / generation) the steered variant and continuations. `options` may be a supersede key
+   * (kept for callers of the first protocol version) or {@link RequestOptions}.
    */
-  analyze(params: AnalyzeParams, supersedeKey?: string): Promise<PromptAnalysis> {
+  analyze(params: AnalyzeParams, options?: string | RequestOptions): Promise<PromptAnalysis> {
+    return this.request<PromptAnalysis>({ type: 'analyze', ...params }, typeof options === 'string' ? { supersedeKey: options } : options);
+  }
+
+  /** Generates a continuation; tokens arrive as progress events before the result. */
+  generate(params: GenerateParams, options?: RequestOptions): Promise<GenerationResult> {
+    return this.request<GenerationResult>({ type: 'generate', ...params }, options);
+  }
+
+  /** Top-k next tokens read from every layer at one position. */
+  logitLens(params: LogitLensParams, options?: RequestOptions): Promise<LogitLensResult> {
+    return this.request<LogitLensResult>({ type: 'logitLens', ...params }, options);
+  }
+
+  /** Loads (and surgers, on first use) a model without analysing anything. */
+  loadModel(params: LoadModelParams, options?: RequestOptions): Promise<{ model: ModelSummary; loadMs: number }> {
+    return this.request<{ model: ModelSummary; loadMs: number }>({ type: 'loadModel', ...params }, options);
+  }
+
+  private request<T>(body: WorkRequestBody, options: RequestOptions = {}): Promise<T> {
     if (this.disposed) return Promise.reject(new EngineError('INTERNAL', 'The engine was shut down.'));
     const id = this.nextId++;
+    const supersedeKey = options.supersedeKey;
     if (supersedeKey !== undefined) {
       const previous = this.latestByKey.get(supersedeKey);
       const superseded = previous !== undefined ? this.pending.get(previous) : undefined;
@@ -59,11 +106,23 @@ export class EngineClient {
       }
       this.latestByKey.set(supersedeKey, id);
     }
-    return new Promise<PromptAnalysis>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.send({ type: 'analyze', id, ...params });
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (r: unknown) => void, reject, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
+      const request: EngineRequest = { ...body, id };
+      this.send(request);
       this.updateRef();
     });
+  }
+
+  /** Cancels the pending request under `supersedeKey`, if any (its promise rejects with CANCELLED). */
+  cancel(supersedeKey: string): void {
+    const previous = this.latestByKey.get(supersedeKey);
+    const pending = previous !== undefined ? this.pending.get(previous) : undefined;
+    if (previous === undefined || pending === undefined) return;
+    this.pending.delete(previous);
+    pending.reject(new EngineError('CANCELLED', 'Cancelled.'));
+    this.send({ type: 'cancel', id: this.nextId++, target: previous });
+    this.updateRef();
   }
 
   private updateRef(): void {
@@ -125,6 +184,13 @@ export class EngineClient {
     this.onReply(parsed.value);
   }
 
+  private settle(id: number, result: unknown): void {
+    const pending = this.pending.get(id);
+    this.pending.delete(id);
+    this.updateRef();
+    pending?.resolve(result);
+  }
+
   private onReply(reply: EngineReply): void {
     switch (reply.type) {
       case 'hello':
@@ -132,13 +198,21 @@ export class EngineClient {
           this.options.log?.(`engine worker speaks protocol ${reply.protocolVersion}, expected ${ENGINE_PROTOCOL_VERSION}`);
         }
         return;
-      case 'analysis': {
-        const pending = this.pending.get(reply.id);
-        this.pending.delete(reply.id);
-        this.updateRef();
-        pending?.resolve(reply.analysis);
+      case 'progress':
+        this.pending.get(reply.id)?.onProgress?.(reply.event);
         return;
-      }
+      case 'analysis':
+        this.settle(reply.id, reply.analysis);
+        return;
+      case 'generated':
+        this.settle(reply.id, reply.result);
+        return;
+      case 'logitLens':
+        this.settle(reply.id, reply.result);
+        return;
+      case 'modelLoaded':
+        this.settle(reply.id, { model: reply.model, loadMs: reply.loadMs });
+        return;
       case 'error': {
         if (reply.id === null) {
           this.options.log?.(`engine worker reported: ${reply.error.code} ${reply.error.message}`);

@@ -5,6 +5,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import type { ProgressEvent } from '../protocol/engine';
 import { EngineError, isCancelled } from '../protocol/errors';
 import { STEER_PANEL_VIEW_TYPE, type PromptOrigin } from '../protocol/webview';
 import { EngineClient } from './engineClient';
@@ -80,9 +81,17 @@ class SteerController implements vscode.Disposable {
     panel.post({ type: 'analyzing', requestId, prompt: request.prompt, origin: request.origin });
     this.log.info(`analyze #${requestId}: ${request.prompt.length} chars from ${request.origin.fileName}:${request.origin.line + 1} with ${modelDir}`);
     try {
-      const analysis = await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Window, title: 'Polyglot Lens: running the model…' },
-        () => this.engine.analyze({ model: { dir: modelDir, threads: settings.threads }, prompt: request.prompt, topK: settings.topK }, 'steer'),
+      const analysis = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Polyglot Lens' }, (progress) =>
+        this.engine.analyze(
+          {
+            model: { dir: modelDir, threads: settings.threads, executionProviders: settings.executionProviders },
+            prompt: request.prompt,
+            topK: settings.topK,
+            vectors: settings.steeringVectors,
+            ...(settings.maxNewTokens > 0 ? { generation: { maxNewTokens: settings.maxNewTokens, temperature: settings.temperature, topP: 0.9, seed: settings.seed } } : {}),
+          },
+          { supersedeKey: 'steer', onProgress: (event) => progress.report({ message: progressMessage(event) }) },
+        ),
       );
       if (requestId !== this.requestCounter) return; // a newer request owns the panel
       this.log.info(`analyze #${requestId}: ${analysis.tokens.length} tokens, load ${analysis.timings.loadMs.toFixed(0)} ms, inference ${analysis.timings.inferenceMs.toFixed(1)} ms`);
@@ -98,9 +107,10 @@ class SteerController implements vscode.Disposable {
 
   private async reportError(error: EngineError): Promise<void> {
     const modelProblem = error.code === 'MODEL_NOT_FOUND' || error.code === 'MODEL_INVALID' || error.code === 'TOKENIZER_INVALID' || error.code === 'UNSUPPORTED_MODEL';
-    const actions = modelProblem ? ['Open Settings'] : [];
+    const vectorProblem = error.code === 'VECTOR_INVALID';
+    const actions = modelProblem || vectorProblem ? ['Open Settings'] : [];
     const choice = await vscode.window.showErrorMessage(`Polyglot Lens: ${error.message}${error.hint !== undefined ? ` ${error.hint}` : ''}`, ...actions);
-    if (choice === 'Open Settings') await vscode.commands.executeCommand('workbench.action.openSettings', 'polyglotLens.modelPath');
+    if (choice === 'Open Settings') await vscode.commands.executeCommand('workbench.action.openSettings', vectorProblem ? 'polyglotLens.steeringVectors' : 'polyglotLens.modelPath');
   }
 
   private showPanel(): SteerPanel {
@@ -128,6 +138,18 @@ class SteerController implements vscode.Disposable {
       log: (line) => this.log.warn(line),
     };
   }
+}
+
+const STAGE_MESSAGES: Record<string, string> = {
+  loading: 'loading the model…',
+  forward: 'running the model…',
+  'steered-forward': 'running the steered model…',
+  'generating-base': 'generating…',
+  'generating-steered': 'generating (steered)…',
+};
+
+function progressMessage(event: ProgressEvent): string {
+  return event.kind === 'stage' ? (STAGE_MESSAGES[event.stage] ?? event.stage) : `${event.stream === 'steered' ? 'steered ' : ''}token ${event.index + 1}`;
 }
 
 export function activate(context: vscode.ExtensionContext): PolyglotLensApi {

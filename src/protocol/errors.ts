@@ -8,7 +8,9 @@ export const ENGINE_ERROR_CODES = [
   'MODEL_NOT_FOUND', // the model folder or one of its files does not exist
   'MODEL_INVALID', // a file is there but is not what it should be (bad JSON, not ONNX, LFS pointer, ...)
   'TOKENIZER_INVALID', // tokenizer.json cannot be loaded by @huggingface/tokenizers
-  'UNSUPPORTED_MODEL', // valid ONNX, but inputs/outputs we do not know how to feed/read
+  'UNSUPPORTED_MODEL', // valid ONNX, but inputs/outputs we do not know how to feed/read, or no residual stream found
+  'VECTOR_INVALID', // a steering vector cannot be found, read, or applied to this model
+  'INVALID_REQUEST', // well-formed request with inconsistent values (layer out of range, bad sampling settings)
   'PROMPT_EMPTY',
   'PROMPT_TOO_LONG',
   'INFERENCE_FAILED', // onnxruntime rejected the run

@@ -7,8 +7,10 @@ import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
 import { hostToWebview, type AnalysisMessage, type AnalyzingMessage, type ErrorMessage, type HostToWebview, type PanelIntent, type PanelMessage, type PromptOrigin, type WebviewToHost } from '../protocol/webview';
+import type { LayerAnalysis, PromptAnalysis, TokenInfo } from '../protocol/engine';
 import { safeParse } from '../protocol/validate';
 import { h } from './dom';
+import { languageColour, parseColour, textOn } from './palette';
 import { initialUiState, renderPanel, type PanelUiState } from './panel';
 import { visibleToken } from './viewModel';
 
@@ -37,14 +39,17 @@ function renderAnalyzing(m: AnalyzingMessage): Node[] {
 
 function renderAnalysis(m: AnalysisMessage): Node[] {
   const a = m.analysis;
+  const content = a.tokens.filter((t) => t.special !== true);
   const tokens = h(
     'ol',
     { class: 'tokens', 'aria-label': 'Tokens' },
     ...a.tokens.map((t, i) =>
-      t.text === ''
-        ? // The first byte(s) of a character that the next token completes.
-          h('li', { class: 'token partial', 'data-token-id': String(t.id), 'data-text': '', title: `#${i} · id ${t.id} · ${JSON.stringify(t.piece)} · part of a character completed by the next token` }, '\u2026')
-        : h('li', { class: 'token', 'data-token-id': String(t.id), 'data-text': t.text, title: `#${i} · id ${t.id} · ${JSON.stringify(t.piece)}` }, visibleToken(t.text)),
+      t.special === true
+        ? h('li', { class: 'special-token', 'data-token-id': String(t.id), title: `#${i} · id ${t.id} · special token added by the tokenizer` }, t.piece)
+        : t.text === ''
+          ? // The first byte(s) of a character that the next token completes.
+            h('li', { class: 'token partial', 'data-token-id': String(t.id), 'data-text': '', title: `#${i} · id ${t.id} · ${JSON.stringify(t.piece)} · part of a character completed by the next token` }, '\u2026')
+          : h('li', { class: 'token', 'data-token-id': String(t.id), 'data-text': t.text, title: `#${i} · id ${t.id} · ${JSON.stringify(t.piece)}` }, visibleToken(t.text)),
     ),
   );
   const best = a.nextTokens[0];
@@ -74,9 +79,9 @@ function renderAnalysis(m: AnalysisMessage): Node[] {
     ['Vocabulary', String(model.vocabSize)],
     ['Inference', `${a.timings.inferenceMs.toFixed(1)} ms${a.timings.loadMs > 0 ? ` (+ ${a.timings.loadMs.toFixed(0)} ms loading)` : ''}`],
   ];
-  return [
+  const nodes: (Node | null | false)[] = [
     header(a.prompt, m.origin),
-    h('section', { 'data-testid': 'tokens' }, h('h2', {}, 'Tokens ', h('vscode-badge', { 'data-testid': 'token-count' }, String(a.tokens.length))), tokens),
+    h('section', { 'data-testid': 'tokens' }, h('h2', {}, 'Tokens ', h('vscode-badge', { 'data-testid': 'token-count' }, String(content.length))), tokens),
     h(
       'section',
       { 'data-testid': 'next-tokens' },
@@ -84,8 +89,66 @@ function renderAnalysis(m: AnalysisMessage): Node[] {
       best !== undefined && h('p', { class: 'argmax', 'data-testid': 'argmax', 'data-token-id': String(best.id), 'data-text': best.text }, 'Most likely: ', h('code', {}, visibleToken(best.text))),
       table,
     ),
+    ...a.warnings.map((w) => h('p', { class: 'warning', 'data-testid': 'warning' }, w)),
+    languageSection('Languages by layer', 'languages', a, a.layers),
+    a.steered !== null && languageSection(`Steered: ${a.steered.vectors.map((v) => `${v.name} at k=${v.layer} ×${v.strength}`).join(', ')}`, 'steered-languages', a, a.steered.layers),
+    continuationsSection(a),
     h('section', { 'data-testid': 'model' }, h('h2', {}, 'Model'), h('dl', {}, ...facts.flatMap(([k, v]) => [h('dt', {}, k), h('dd', { 'data-fact': k }, v)]))),
   ];
+  return nodes.filter((n): n is Node => n !== null && n !== false);
+}
+
+function tokenHeader(t: TokenInfo): string {
+  return t.special === true ? t.piece : t.text === '' ? '\u2026' : visibleToken(t.text);
+}
+
+/** Layers × tokens: each cell the token's nearest language at that layer (last layer on top). */
+function languageSection(title: string, testId: string, a: PromptAnalysis, layers: readonly LayerAnalysis[]): HTMLElement | null {
+  const languages = a.centroids?.languages ?? [];
+  if (a.centroids === null || !layers.some((l) => l.nearest !== undefined)) {
+    return testId === 'languages' ? h('section', { 'data-testid': testId }, h('h2', {}, title), h('p', { class: 'note' }, 'This model has no stored language centroids, so only hidden-state norms are known (build them with polyglot-lens extract).')) : null;
+  }
+  const rows = [...layers]
+    .sort((x, y) => y.layer - x.layer)
+    .map((layer) =>
+      h(
+        'tr',
+        { 'data-layer': String(layer.layer) },
+        h('th', { scope: 'row' }, `k=${layer.layer}`),
+        ...a.tokens.map((t, i) => {
+          const lang = layer.nearest?.[i] ?? '';
+          const sims = layer.similarity?.[i] ?? [];
+          const cell = h('td', { 'data-lang': lang, title: `${tokenHeader(t)} · k=${layer.layer} · norm ${(layer.norms[i] ?? 0).toFixed(1)} · ${languages.map((l, j) => `${l} ${(sims[j] ?? 0).toFixed(2)}`).join(' ')}` }, lang);
+          if (lang !== '') {
+            // Colours via CSSOM: the CSP forbids inline style attributes but not element.style.
+            const bg = languageColour(Math.max(0, languages.indexOf(lang)));
+            cell.style.background = bg;
+            cell.style.color = textOn(parseColour(bg) ?? [0, 0, 0]);
+          }
+          return cell;
+        }),
+      ),
+    );
+  const head = h('tr', {}, h('th', {}), ...a.tokens.map((t) => h('th', { class: 'tok', scope: 'col' }, tokenHeader(t))));
+  return h(
+    'section',
+    { 'data-testid': testId },
+    h('h2', {}, title),
+    h('div', { class: 'heat-scroll' }, h('table', { class: 'heat' }, h('tbody', {}, ...rows, head))),
+    a.centroids.matchesModel ? null : h('p', { class: 'note' }, 'Centroids from another checkpoint of this model: indicative only.'),
+  );
+}
+
+function continuationsSection(a: PromptAnalysis): HTMLElement | null {
+  const c = a.continuations;
+  if (c === null) return null;
+  const col = (title: string, text: string, testId: string): HTMLElement => h('div', { class: 'continuation', 'data-testid': testId }, h('h3', {}, title), h('p', {}, h('span', { class: 'prompt-echo' }, a.prompt), text));
+  return h(
+    'section',
+    { 'data-testid': 'continuations' },
+    h('h2', {}, 'Continuations'),
+    h('div', { class: 'columns' }, col('Base', c.base.text, 'base'), c.steered !== null && col('Steered', c.steered.text, 'steered')),
+  );
 }
 
 function renderError(m: ErrorMessage): Node[] {

@@ -102,15 +102,29 @@ test('the panel posts ready, renders a recorded analysis under the real CSP, and
     await send(recorded);
     await page.locator('[data-testid="app"][data-state="analysis"]').waitFor();
     const a = recorded.analysis;
+    const content = a.tokens.filter((tok) => tok.special !== true);
+    assert.ok(content.length < a.tokens.length, 'the recording starts with the BOS the tokenizer adds');
     assert.equal(await page.locator('[data-testid="prompt"]').innerText(), a.prompt);
     assert.equal(await page.locator('[data-testid="origin"]').innerText(), 'Line at line 2 of notes.txt');
     const chips = page.locator('[data-testid="tokens"] .token');
-    assert.equal(await chips.count(), a.tokens.length);
-    assert.deepEqual(await chips.evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-token-id')))), a.tokens.map((tok) => tok.id));
+    assert.equal(await chips.count(), content.length);
+    assert.deepEqual(await chips.evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-token-id')))), content.map((tok) => tok.id));
     assert.equal((await chips.evaluateAll((els) => els.map((e) => e.getAttribute('data-text')))).join(''), a.prompt);
     // Whitespace inside a token is made visible: " chat" is shown as "·chat".
-    assert.equal(await chips.nth(1).innerText(), a.tokens[1]?.text.replace(/ /g, '·'));
-    assert.equal(await page.locator('[data-testid="token-count"]').innerText(), String(a.tokens.length));
+    assert.equal(await chips.nth(1).innerText(), content[1]?.text.replace(/ /g, '·'));
+    assert.equal(await page.locator('[data-testid="token-count"]').innerText(), String(content.length));
+
+    // Languages by layer: one row per layer k = L..0, one cell per token with the recorded nearest language.
+    const heat = page.locator('[data-testid="languages"] table.heat tr[data-layer]');
+    assert.equal(await heat.count(), a.layers.length);
+    const top = a.layers[a.layers.length - 1];
+    assert.deepEqual(await heat.first().locator('td').evaluateAll((els) => els.map((e) => e.getAttribute('data-lang'))), top?.nearest);
+    const colours = await heat.first().locator('td').evaluateAll((els) => els.map((e) => (e as HTMLElement).style.backgroundColor));
+    assert.ok(colours.every((c) => c !== ''), 'every cell is coloured by its language');
+    assert.equal(await page.locator('[data-testid="steered-languages"] table.heat tr[data-layer]').count(), a.steered?.layers.length);
+    // Base and steered continuations side by side.
+    assert.equal(await page.locator('[data-testid="continuations"] [data-testid="base"] p').innerText(), a.prompt + (a.continuations?.base.text ?? ''));
+    assert.equal(await page.locator('[data-testid="continuations"] [data-testid="steered"] p').innerText(), a.prompt + (a.continuations?.steered?.text ?? ''));
 
     const rows = page.locator('table.next tbody tr');
     assert.equal(await rows.count(), a.nextTokens.length);
@@ -161,7 +175,7 @@ test('a restored panel (VS Code reload) renders its saved state before the host 
   const { page, posted } = await openPanel(browser, recorded);
   try {
     await page.locator('[data-testid="app"][data-state="analysis"][data-request-id="7"]').waitFor({ timeout: 5_000 });
-    assert.equal(await page.locator('[data-testid="tokens"] .token').count(), recorded.analysis.tokens.length);
+    assert.equal(await page.locator('[data-testid="tokens"] .token').count(), recorded.analysis.tokens.filter((tok) => tok.special !== true).length);
     assert.deepEqual(await posted(), [{ type: 'ready' }]);
   } finally {
     await page.close();
