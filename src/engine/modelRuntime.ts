@@ -397,27 +397,31 @@ export class ModelRuntime {
     steering: ResolvedSteering | null,
     generation: GenerationSpec,
     stream: 'base' | 'steered',
-    context: RequestContext,
+    request: RequestContext,
     useCache = true,
   ): Promise<Continuation> {
     const key = JSON.stringify([prompt, steering?.key ?? '', generation]);
     const cached = useCache ? this.continuations.get(key) : undefined;
     if (cached) {
       // Replay the stream so a client that renders progress sees the same events.
-      cached.tokenIds.forEach((tokenId, index) => context.onProgress?.({ kind: 'token', stream, index, tokenId, text: '' }));
+      const replay = new StreamingDecoder(this.model.folder.tokenizer);
+      cached.tokenIds.forEach((tokenId, index) => request.onProgress?.({ kind: 'token', stream, index, tokenId, text: replay.push(tokenId) }));
       return cached;
     }
     const tok = this.model.folder.tokenizer;
     const decoder = new StreamingDecoder(tok);
+    // The context window bounds the continuation (a longer one would fail inside the model's attention).
+    const context = this.model.folder.config.maxPositionEmbeddings;
+    const maxNewTokens = context !== null ? Math.max(0, Math.min(generation.maxNewTokens, context - ids.length)) : generation.maxNewTokens;
     const result: GenerateResult = await generate(this.model.generator, ids, {
-      maxNewTokens: generation.maxNewTokens,
+      maxNewTokens,
       stopTokenIds: this.model.folder.stopTokenIds,
       sampling: generation.temperature > 0 ? { temperature: generation.temperature, topP: generation.topP, ...(generation.topK ? { topK: generation.topK } : {}), seed: generation.seed } : null,
       steering: steering?.plan ?? null,
-      signal: context.signal,
-      onToken: ({ id, index }) => context.onProgress?.({ kind: 'token', stream, index, tokenId: id, text: decoder.push(id) }),
+      signal: request.signal,
+      onToken: ({ id, index }) => request.onProgress?.({ kind: 'token', stream, index, tokenId: id, text: decoder.push(id) }),
     });
-    checkCancelled(context.signal);
+    checkCancelled(request.signal);
     const c: Continuation = { text: tok.decode(result.tokenIds, { skipSpecialTokens: true }), tokenIds: result.tokenIds, stopReason: result.stopReason };
     this.continuations.set(key, c);
     return c;

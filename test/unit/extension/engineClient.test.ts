@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { after, before, test } from 'node:test';
 import { EngineClient } from '../../../src/extension/engineClient';
 import { EngineError } from '../../../src/protocol/errors';
@@ -62,6 +63,69 @@ test('a crashed worker fails its pending requests with WORKER_CRASHED and the ne
     assert.equal(lines.filter((l) => l.startsWith('starting engine worker')).length, 2, lines.join('\n'));
   } finally {
     await c.dispose();
+  }
+});
+
+test('generate streams tokens to the host as progress events and resolves with the same tokens', async () => {
+  const tokens: number[] = [];
+  const stages: string[] = [];
+  const g = await client.generate(
+    { model: { dir: info.dir, threads: 1 }, prompt: 'the cat', generation: { maxNewTokens: 6, temperature: 0, topP: 1, seed: 0 } },
+    { onProgress: (e) => (e.kind === 'token' ? tokens.push(e.tokenId) : stages.push(e.stage)) },
+  );
+  assert.deepEqual(tokens, g.continuation.tokenIds);
+  assert.equal(tokens.length, 6);
+  const lens = await client.logitLens({ model: { dir: info.dir, threads: 1 }, prompt: 'the cat', topK: 2 });
+  assert.equal(lens.layers.length, info.numLayers + 1);
+});
+
+test('no inference on the host thread: its event loop stays responsive during a long generation, and cancel stops it', async () => {
+  let last = performance.now();
+  let worstGap = 0;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    worstGap = Math.max(worstGap, now - last);
+    last = now;
+  }, 2);
+  try {
+    let streamed = 0;
+    const started = performance.now();
+    const long = client.generate(
+      { model: { dir: info.dir, threads: 1 }, prompt: 'the cat', generation: { maxNewTokens: 120, temperature: 0, topP: 1, seed: 0 } },
+      { supersedeKey: 'long', onProgress: (e) => void (e.kind === 'token' && streamed++) },
+    );
+    const g = await long;
+    const elapsed = performance.now() - started;
+    assert.equal(g.continuation.tokenIds.length, 120);
+    assert.ok(elapsed > 50, `the generation took long enough to matter (${elapsed.toFixed(0)} ms)`);
+    assert.ok(worstGap < 60, `the host's event loop never stalled (worst gap ${worstGap.toFixed(1)} ms over ${elapsed.toFixed(0)} ms)`);
+    assert.equal(streamed, 120);
+
+    // Cancel from the host: the request rejects with CANCELLED at once and the worker stops generating.
+    let after = 0;
+    let cancelled = false;
+    const doomed = client.generate(
+      { model: { dir: info.dir, threads: 1 }, prompt: 'the cat', generation: { maxNewTokens: 400, temperature: 0, topP: 1, seed: 0 } },
+      {
+        supersedeKey: 'doomed',
+        onProgress: (e) => {
+          if (e.kind !== 'token') return;
+          if (cancelled) after++;
+          if (e.index === 3 && !cancelled) {
+            cancelled = true;
+            client.cancel('doomed');
+          }
+        },
+      },
+    );
+    await assert.rejects(doomed, (e: unknown) => e instanceof EngineError && e.code === 'CANCELLED');
+    // The next request is served promptly: the cancelled generation did not run to its end.
+    const t0 = performance.now();
+    await client.analyze(params('next'));
+    assert.ok(performance.now() - t0 < elapsed, 'the worker stopped the cancelled generation');
+    assert.equal(after, 0, 'no tokens reach the host after the cancel');
+  } finally {
+    clearInterval(timer);
   }
 });
 

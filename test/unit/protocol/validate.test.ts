@@ -15,7 +15,7 @@ test('invalid requests are rejected with the path of the offending field', () =>
   const cases: [unknown, RegExp][] = [
     [{ ...analyze, id: 1.5 }, /request\.id: expected integer/],
     [{ ...analyze, prompt: 7 }, /request\.prompt: expected string, got number/],
-    [{ ...analyze, model: { dir: '/m', threads: -1 } }, /request\.model\.threads: expected integer >= 0/],
+    [{ ...analyze, model: { dir: '/m', threads: -1 } }, /request\.model\.threads: must be within 0\.\.256, got -1/],
     [{ ...analyze, topK: 0 }, /request\.topK: must be within 1\.\.50/],
     [{ ...analyze, prompt: 'x'.repeat(MAX_PROMPT_CHARS + 1) }, /request\.prompt: longer than/],
     [{ type: 'explode', id: 1 }, /request\.type: unknown type "explode"/],
@@ -46,12 +46,59 @@ test('replies: error codes are a closed list; NaN probabilities are rejected', (
     nextTokens: [{ id: 2, text: 'b', probability: Number.NaN, logit: 1 }],
     model: { dir: '/m', name: 'm', architecture: 'llama', hiddenSize: 8, numLayers: 2, vocabSize: 10, inputNames: ['input_ids'], outputNames: ['logits'] },
     timings: { loadMs: 0, tokenizeMs: 1, inferenceMs: 2 },
+    layers: [{ layer: 0, norms: [1.5] }],
+    centroids: null,
+    steered: null,
+    continuations: null,
+    warnings: [],
   };
   const bad = safeParse(engineReply, { type: 'analysis', id: 1, analysis });
   assert.equal(bad.ok, false);
   if (!bad.ok) assert.match(bad.error.message, /nextTokens\[0\]\.probability: expected finite number/);
   analysis.nextTokens[0] = { id: 2, text: 'b', probability: 0.5, logit: 1 };
   assert.equal(safeParse(engineReply, { type: 'analysis', id: 1, analysis }).ok, true);
+});
+
+test('the new requests: loadModel, analyze with vectors and generation, generate, logitLens', () => {
+  const model = { dir: '/m', threads: 1, executionProviders: ['cuda', 'cpu'] };
+  const generation = { maxNewTokens: 16, temperature: 0.7, topP: 0.9, seed: 3 };
+  const vectors = [{ vector: 'fr-en' }, { vector: '/v/de-en.safetensors', layer: 4, strength: -1.5, positions: 'last-prompt-token' }];
+  const full = { ...analyze, model, vectors, generation };
+  assert.deepEqual(engineRequest(full, 'r'), full);
+  assert.deepEqual(engineRequest({ type: 'loadModel', id: 1, model }, 'r'), { type: 'loadModel', id: 1, model });
+  const gen = { type: 'generate', id: 2, model, prompt: 'Bonjour', generation, vectors };
+  assert.deepEqual(engineRequest(gen, 'r'), gen);
+  const lens = { type: 'logitLens', id: 3, model, prompt: 'Bonjour', topK: 5, position: 2 };
+  assert.deepEqual(engineRequest(lens, 'r'), lens);
+  const cases: [unknown, RegExp][] = [
+    [{ ...full, vectors: [{ vector: '' }] }, /request\.vectors\[0\]\.vector: empty vector name/],
+    [{ ...full, vectors: [{ vector: 'x', positions: 'everywhere' }] }, /request\.vectors\[0\]\.positions: expected one of/],
+    [{ ...full, vectors: [{ vector: 'x', layer: -1 }] }, /request\.vectors\[0\]\.layer: must be within 0\.\.1024/],
+    [{ ...full, vectors: [{ vector: 'x', strength: Number.NaN }] }, /request\.vectors\[0\]\.strength: expected finite number/],
+    [{ ...full, vectors: Array.from({ length: 17 }, () => ({ vector: 'x' })) }, /request\.vectors: array longer than 16/],
+    [{ ...full, generation: { ...generation, maxNewTokens: 513 } }, /request\.generation\.maxNewTokens: must be within 0\.\.512/],
+    [{ ...full, generation: { ...generation, topP: 0 } }, /request\.generation\.topP: must be within \(0\.\.1/],
+    [{ ...full, generation: { ...generation, temperature: -0.1 } }, /request\.generation\.temperature/],
+    [{ ...full, model: { ...model, executionProviders: ['quantum'] } }, /request\.model\.executionProviders\[0\]: expected one of/],
+    [{ ...gen, generation: undefined }, /request\.generation: expected object, got undefined/],
+    [{ ...lens, position: -1 }, /request\.position: expected integer >= 0/],
+    [{ type: 'loadModel', id: 1 }, /request\.model: expected object/],
+  ];
+  for (const [message, error] of cases) {
+    const r = safeParse(engineRequest, message, 'request');
+    assert.equal(r.ok, false, JSON.stringify(message).slice(0, 120));
+    if (!r.ok) assert.match(r.error.message, error);
+  }
+});
+
+test('progress events and the new replies are validated too', () => {
+  const token = { type: 'progress', id: 4, event: { kind: 'token', stream: 'steered', index: 0, tokenId: 17, text: ' le' } };
+  assert.deepEqual(engineReply(token, 'r'), token);
+  assert.equal(safeParse(engineReply, { ...token, event: { kind: 'token', stream: 'sideways', index: 0, tokenId: 1, text: '' } }).ok, false);
+  assert.equal(safeParse(engineReply, { type: 'progress', id: 4, event: { kind: 'stage', stage: 'loading' } }).ok, true);
+  const generated = { type: 'generated', id: 5, result: { prompt: 'p', promptTokens: 2, vectors: [], continuation: { text: 'x', tokenIds: [3], stopReason: 'max-tokens' }, timings: { loadMs: 0, generationMs: 1 } } };
+  assert.deepEqual(engineReply(generated, 'r'), generated);
+  assert.equal(safeParse(engineReply, { ...generated, result: { ...generated.result, continuation: { text: 'x', tokenIds: [-1], stopReason: 'max-tokens' } } }).ok, false);
 });
 
 test('the id of an invalid message is salvaged for the error reply when it is an integer', () => {
