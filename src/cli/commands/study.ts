@@ -10,13 +10,13 @@ import { extractLastNumber, multipleChoiceAccuracy, pairedBootstrap } from '../.
 import { englishRegressionItems, evaluatePair } from '../../engine/analysis/pairEvaluation';
 import { sweepLayerStrength } from '../../engine/analysis/sweep';
 import { readParallelCorpus } from '../../engine/corpus/parallel';
-import { defaultCacheDir, generate, openModel, type OpenedModel, type SteeringPlan } from '../../engine/model/index';
+import { defaultCacheDir, generate, type OpenedModel, type SteeringPlan } from '../../engine/model/index';
 import { forwardBatch } from '../../engine/model/batch';
 import { encodePrompt, padTokenId } from '../../engine/analysis/extract';
 import { itemsFor } from '../../engine/steering/bundle';
 import { parsePositionMode, resolveVector, steeringPlanFor, VECTOR_FOLDER } from '../../engine/steering/library';
 import { existsSync, promises as fs } from 'node:fs';
-import { bundledModelDir, CommandUsageError, numberList, numberOption, parseCommand, progressPrinter, required, runCommand, type Command, languageIdentifier } from './common';
+import { bundledModelDir, CommandUsageError, numberList, numberOption, parseCommand, progressPrinter, required, runCommand, type Command, languageIdentifier, openModelWithExtractor } from './common';
 import { multiWayRows } from './bundle';
 import { checkAgainstModel } from './vectors';
 
@@ -48,7 +48,7 @@ const analyze: Command = {
       const languages = values.languages ? String(values.languages).split(',') : corpus.languages.filter((l) => l !== pivot);
       const rows = multiWayRows(corpus, [pivot, ...languages], numberOption(values, 'sentences', 100, 2, 1e5, true));
       const dir = path.resolve((values.model as string | undefined) ?? bundledModelDir());
-      const model = await openModel(dir);
+      const model = await openModelWithExtractor(dir);
       try {
         const hash = model.prepared.modelSha256;
         const candidates = [path.join(defaultCacheDir(), 'centroids', `${hash}.safetensors`), path.join(dir, VECTOR_FOLDER, 'centroids.safetensors')];
@@ -132,7 +132,7 @@ const evaluate: Command = {
       });
       if (help) return (io.out(EVALUATE_USAGE), 0);
       const dir = path.resolve((values.model as string | undefined) ?? bundledModelDir());
-      const model = await openModel(dir);
+      const model = await openModelWithExtractor(dir);
       try {
         const r = await resolveVector(dir, required(values, 'vector', 'evaluate'));
         checkAgainstModel(model, r, values['allow-other-model'] === true);
@@ -232,7 +232,7 @@ const sweep: Command = {
       });
       if (help) return (io.out(SWEEP_USAGE), 0);
       const dir = path.resolve((values.model as string | undefined) ?? bundledModelDir());
-      const model = await openModel(dir);
+      const model = await openModelWithExtractor(dir);
       try {
         const r = await resolveVector(dir, required(values, 'vector', 'sweep'));
         checkAgainstModel(model, r, values['allow-other-model'] === true);

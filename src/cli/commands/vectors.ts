@@ -14,7 +14,7 @@ import { EXTRACTION_METHODS, singleLayer, vectorFromStates, type ExtractionMetho
 import { checkVectorCompatibility, STRENGTH_UNITS, type ActiveVector, type StrengthUnit } from '../../engine/steering/vector';
 import { encodeSteeringVector, saveSteeringVector } from '../../engine/steering/vectorFile';
 import { writeFileAtomic } from '../../engine/steering/atomicWrite';
-import { bundledModelDir, CommandUsageError, numberOption, parseCommand, progressPrinter, required, runCommand, type Command, type CommandIo, languageIdentifier } from './common';
+import { bundledModelDir, CommandUsageError, numberOption, parseCommand, progressPrinter, required, runCommand, type Command, type CommandIo, languageIdentifier, openModelWithExtractor } from './common';
 
 /** Checks a resolved vector against the opened model (hidden size, layers, hash, hint). */
 export function checkAgainstModel(model: OpenedModel, r: ResolvedVector, allowOtherModel: boolean): void {
@@ -238,7 +238,7 @@ const extract: Command = {
       const dir = path.resolve((values.model as string | undefined) ?? bundledModelDir());
       const outDir = path.resolve((values.out as string | undefined) ?? path.join(dir, 'vectors'));
       const corpus = await readParallelCorpus(corpusFile);
-      const model = await openModel(dir);
+      const model = await openModelWithExtractor(dir);
       try {
         const states = await extractSteerStates(model, corpus, { pivot, languages, steerSentences: sentences, batchSize, pooling }, progressPrinter(io));
         const hash = model.prepared.modelSha256;

@@ -3,7 +3,7 @@
 // The result feeds centroids, vector methods, similarity and retrieval.
 
 import type { DecoderSession } from '../model/decoder.js';
-import { forwardBatch, lengthSortedBatches, type BatchSteering } from '../model/batch.js';
+import { forwardBatch, lengthSortedBatches, type BatchRunner, type BatchSteering } from '../model/batch.js';
 import type { ModelFolder } from '../model/modelFolder.js';
 import { AnalysisInputError } from './errors.js';
 import type { Matrix } from './matrix.js';
@@ -13,6 +13,8 @@ import type { SentencePooling } from './centroids.js';
 export interface ExtractionModel {
   folder: ModelFolder;
   inspect: DecoderSession;
+  /** A session without the LM head for extraction (`openExtractionSession`); default: inspect. */
+  extractor?: BatchRunner;
   numLayers: number;
   hiddenSize: number;
 }
@@ -86,7 +88,7 @@ export async function extractPooledStates(model: ExtractionModel, texts: readonl
   for (const batch of batches) {
     if (options.signal?.aborted) throw new AnalysisInputError('Extraction was cancelled.');
     const rows = batch.map((i) => seqs[i] as number[]);
-    const out = await forwardBatch(model.inspect, rows, { layers, padTokenId: pad, steering: options.steering ?? null });
+    const out = await forwardBatch(model.extractor ?? model.inspect, rows, { layers, padTokenId: pad, steering: options.steering ?? null });
     const T = out.paddedLength;
     batch.forEach((i, b) => {
       const ids = rows[b] as number[];

@@ -4,11 +4,16 @@
  * With causal attention and right padding, a real token never attends to padding, so each row's states
  * equal a one-at-a-time pass up to float rounding (tested within 1e-5).
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { writeFileAtomic } from './cache';
 import type { DecoderSession } from './decoder';
 import { toFloat32 } from './decoder';
 import { InferenceError, InvalidArgumentError } from './errors';
-import { errorText } from './onnxProto';
+import { decodeModel, encodeModel, errorText, type ModelProto } from './onnxProto';
+import { createSession, type SessionSettings } from './session';
 import type { GenerateResult } from './generate';
 import { argmax, createRng, sampleFromLogits, validateSampling, type SamplingOptions } from './sampling';
 import { buildSteerFeeds, isSteeredPosition, vectorsByLayer, type SteeringPlan } from './steering';
@@ -43,7 +48,7 @@ export interface BatchForwardResult {
 }
 
 /** Runs one padded batch through a surgered decoder (an `inspect` session with hidden-state outputs). */
-export async function forwardBatch(decoder: DecoderSession, sequences: readonly (readonly number[])[], options: BatchForwardOptions = {}): Promise<BatchForwardResult> {
+export async function forwardBatch(decoder: BatchRunner, sequences: readonly (readonly number[])[], options: BatchForwardOptions = {}): Promise<BatchForwardResult> {
   const io = decoder.io;
   const B = sequences.length;
   if (B === 0) throw new InvalidArgumentError('forwardBatch needs at least one sequence.');
@@ -311,4 +316,46 @@ function isZero(t: ort.Tensor): boolean {
   const d = t.data as Float32Array;
   for (let i = 0; i < d.length; i++) if (d[i] !== 0) return false;
   return true;
+}
+
+/** What a batched pass needs of a session (a DecoderSession fits, and so does an extraction session). */
+export type BatchRunner = Pick<DecoderSession, 'session' | 'io' | 'hiddenSize' | 'numLayers' | 'runCount'>;
+
+/**
+ * The inspect graph with everything that only feeds logits or the KV-cache outputs removed: hidden-state
+ * extraction then skips the LM head (vocab × hidden multiply-adds per token, ~40 % of a small model's work).
+ * Nodes are kept when they feed a hidden_states.{k} output; graphs with subgraphs (If-merged decoders) are
+ * returned unpruned. Inputs are unchanged, so the same feeds work.
+ */
+export function pruneToHiddenStates(model: ModelProto): ModelProto {
+  const graph = model.graph;
+  if (!graph) throw new InvalidArgumentError('The model has no graph.');
+  const nodes = graph.node ?? [];
+  if (nodes.some((n) => (n.attribute ?? []).some((a) => a.g || (a.graphs && a.graphs.length > 0)))) return model;
+  const outputs = (graph.output ?? []).filter((o) => (o.name ?? '').startsWith('hidden_states.'));
+  if (outputs.length === 0) throw new InvalidArgumentError('The model has no hidden_states outputs to keep.');
+  const needed = new Set(outputs.map((o) => o.name));
+  const keep = new Array<boolean>(nodes.length).fill(false);
+  for (let i = nodes.length - 1; i >= 0; i--) {
+    const n = nodes[i]!;
+    if ((n.output ?? []).some((o) => needed.has(o))) {
+      keep[i] = true;
+      for (const inp of n.input ?? []) if (inp) needed.add(inp);
+    }
+  }
+  const keptNodes = nodes.filter((_, i) => keep[i]);
+  const initializers = (graph.initializer ?? []).filter((t) => needed.has(t.name ?? ''));
+  return { ...model, graph: { ...graph, node: keptNodes, output: outputs, initializer: initializers } };
+}
+
+/** Opens (and caches as extract.onnx beside inspect.onnx) the pruned extraction session of an opened model. */
+export async function openExtractionSession(model: { prepared: { inspectPath: string; externalDataDir: string | null }; inspect: DecoderSession; hiddenSize: number }, settings: SessionSettings = {}): Promise<BatchRunner> {
+  const file = path.join(path.dirname(model.prepared.inspectPath), 'extract.onnx');
+  if (!fs.existsSync(file)) writeFileAtomic(file, encodeModel(pruneToHiddenStates(decodeModel(fs.readFileSync(model.prepared.inspectPath), 'inspect.onnx'))));
+  // Extraction runs alone (the other sessions wait for it), so it may use every core; threads still sleep
+  // rather than spin between operators.
+  const cores = Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
+  const session = await createSession({ path: file, externalDataDir: model.prepared.externalDataDir }, { coexisting: true, intraOpNumThreads: cores, ...settings });
+  const io = { ...model.inspect.io };
+  return { session, io, hiddenSize: model.hiddenSize, numLayers: model.inspect.numLayers, runCount: 0 };
 }

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { extractPooledStates, specialTokenIds } from '../../../../src/engine/analysis/extract';
 import { cosineSimilarity } from '../../../../src/engine/analysis/similarity';
-import { forwardBatch, generateBatch } from '../../../../src/engine/model/batch';
+import { forwardBatch, generateBatch, openExtractionSession } from '../../../../src/engine/model/batch';
 import { generate } from '../../../../src/engine/model/generate';
 import { openModel, type OpenedModel } from '../../../../src/engine/model/openModel';
 import { steeringPlanFor } from '../../../../src/engine/steering/library';
@@ -74,6 +74,23 @@ describe('steering workflow on tiny-polyglot', { skip }, () => {
     }
     assert.deepEqual(one.tokenCounts, many.tokenCounts);
     assert.equal(one.tokenCounts[0], model.folder.tokenizer.encode(texts[0] as string).ids.length - 1, 'BOS is not a content token');
+  });
+
+  it('the extraction session (inspect graph without the LM head) gives the same pooled states', async () => {
+    const extractor = await openExtractionSession(model);
+    try {
+      const texts = rows.slice(0, 5).map((r) => r['de'] ?? (r['en'] as string));
+      const a = await extractPooledStates(model, texts, { batchSize: 5 });
+      const b = await extractPooledStates({ ...model, extractor }, texts, { batchSize: 5 });
+      for (const k of a.layers) {
+        const x = a.states.get(k)!.data;
+        const y = b.states.get(k)!.data;
+        for (let i = 0; i < x.length; i++) assert.ok(Math.abs((x[i] as number) - (y[i] as number)) <= 1e-5 * Math.max(1, Math.abs(x[i] as number)), `layer ${k} value ${i}`);
+      }
+      assert.ok(!extractor.session.outputNames.includes('logits'), 'the LM head is pruned');
+    } finally {
+      await extractor.session.release();
+    }
   });
 
   it('DiffMean from the engine equals a hand computation from per-sentence forward passes', async () => {
