@@ -43,7 +43,7 @@ function readTheme(): Theme {
 /** Maps [lo, hi] to a mixing weight: even the farthest cell keeps a visible tint. */
 function strength(x: number, [lo, hi]: [number, number]): number {
   const t = Math.min(1, Math.max(0, (x - lo) / (hi - lo)));
-  return 0.3 + 0.7 * t;
+  return 0.38 + 0.62 * t;
 }
 
 export function languageIndex(vm: PanelViewModel): Map<string, number> {
@@ -235,7 +235,7 @@ export function renderHeatmap(vm: PanelViewModel, state: HeatmapState, actions: 
   const focusCol = Math.min(Math.max(0, state.focus.col), columns - 1);
   cellEls[focusRow]?.[focusCol]?.setAttribute('tabindex', '0');
 
-  const cellAt = (el: EventTarget | null): HTMLElement | undefined => (el instanceof HTMLElement ? (el.closest('.hm-cell') as HTMLElement | null) ?? undefined : undefined);
+  const cellAt = (el: EventTarget | null): HTMLElement | undefined => (el instanceof HTMLElement ? el.closest<HTMLElement>('.hm-cell') ?? undefined : undefined);
 
   const showTooltip = (cell: HTMLElement): void => {
     const r = Number(cell.dataset['row']);
@@ -357,7 +357,7 @@ function legend(vm: PanelViewModel, layers: LayerView[], domain: [number, number
   const ramp = h('span', { class: 'ramp', 'aria-hidden': 'true' });
   const first = vm.languages.findIndex((l) => used.has(l.code));
   const c = parseColour(languageColour(Math.max(0, first))) ?? [128, 128, 128];
-  ramp.style.background = `linear-gradient(to right, ${css(mix(theme.background, c, 0.3))}, ${css(c)})`;
+  ramp.style.background = `linear-gradient(to right, ${css(mix(theme.background, c, 0.38))}, ${css(c)})`;
   return h(
     'div',
     { class: 'legend', 'data-testid': 'legend' },

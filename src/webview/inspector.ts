@@ -66,7 +66,8 @@ function similarityBars(vm: PanelViewModel, layer: LayerView, ghost: LayerView |
     g.append(s('rect', { x: x(lo), y: y + 3, width: Math.max(1, x(r.v) - x(lo)), height: rowH - 6, rx: 2, fill: colours.get(r.code) ?? 'currentColor', class: 'bar' }));
     if (r.g !== undefined && Math.abs(r.v - r.g) >= 0.005) g.append(s('line', { x1: x(r.g), x2: x(r.g), y1: y + 1, y2: y + rowH - 1, class: 'ghost' }));
     const text = r.g !== undefined && Math.abs(r.v - r.g) >= 0.005 ? `${fmt(r.v)} (${signed(r.v - r.g)})` : fmt(r.v, 3);
-    g.append(s('text', { x: x(r.v) + 5, y: y + rowH / 2, class: 'bar-value', 'dominant-baseline': 'central' }, text));
+    const end = r.g !== undefined && Math.abs(r.v - r.g) >= 0.005 ? Math.max(x(r.v), x(r.g)) : x(r.v);
+    g.append(s('text', { x: end + 5, y: y + rowH / 2, class: 'bar-value', 'dominant-baseline': 'central' }, text));
     g.append(s('title', {}, `${r.name}: ${text}`));
     svg.append(g);
   });

@@ -253,7 +253,8 @@ test('vector toggles post setVector intents: checkbox at once, layer on change, 
     const rows = page.locator('[data-testid="vectors"] li.vector');
     assert.equal(await rows.count(), vm.vectors.length);
     assert.deepEqual(await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-vector-id'))), vm.vectors.map((v) => v.id));
-    const intents = async () => ((await posted()) as { type: string }[]).filter((m) => m.type !== 'ready');
+    type SetVector = { type: string; id: string; enabled: boolean; layer: number; strength: number };
+    const intents = async (): Promise<SetVector[]> => ((await posted()) as SetVector[]).filter((m) => m.type !== 'ready');
 
     // Checkbox: one message with the vector's whole setting.
     const enFr = vm.vectors.find((v) => v.id === 'en-fr');
@@ -280,7 +281,7 @@ test('vector toggles post setVector intents: checkbox at once, layer on change, 
     await page.mouse.up();
     await page.waitForTimeout(400); // > the debounce
     const all = await intents();
-    const drags = all.slice(1) as { type: string; id: string; enabled: boolean; layer: number; strength: number }[];
+    const drags = all.slice(1);
     assert.ok(drags.length >= 1 && drags.length <= 4, `a drag posts a few messages, not one per move (got ${drags.length})`);
     const final = Number(await slider.inputValue());
     assert.ok(Math.abs(final - 3) < 0.15, `the slider ended near 3 (${final})`);
@@ -291,8 +292,8 @@ test('vector toggles post setVector intents: checkbox at once, layer on change, 
     await slider.focus();
     await page.keyboard.press('ArrowLeft');
     await page.waitForTimeout(400);
-    const afterKey = (await intents()).at(-1) as { strength: number };
-    assert.ok(Math.abs(afterKey.strength - (final - max / 200)) < 1e-9);
+    const afterKey = (await intents()).at(-1);
+    assert.ok(afterKey && Math.abs(afterKey.strength - (final - max / 200)) < 1e-9);
 
     // Layer dropdown.
     const select = page.locator('li[data-vector-id="fr-en"] vscode-single-select');
@@ -301,9 +302,9 @@ test('vector toggles post setVector intents: checkbox at once, layer on change, 
     const index = frEn.layers.indexOf(5);
     await select.locator(`li[role="option"][data-index="${index}"]`).click({ timeout: 5_000 });
     await page.waitForFunction(() => (window as unknown as { __posted: { layer?: number }[] }).__posted.some((m) => m.layer === 5));
-    const layerMsg = (await intents()).at(-1) as { id: string; layer: number };
-    assert.equal(layerMsg.id, 'fr-en');
-    assert.equal(layerMsg.layer, 5);
+    const layerMsg = (await intents()).at(-1);
+    assert.equal(layerMsg?.id, 'fr-en');
+    assert.equal(layerMsg?.layer, 5);
 
     // Every message is a valid PanelIntent for the host's validator.
     for (const m of await intents()) assert.ok(safeParse(panelIntent, m).ok, JSON.stringify(m));
