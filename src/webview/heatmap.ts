@@ -178,7 +178,7 @@ export function renderHeatmap(vm: PanelViewModel, state: HeatmapState, actions: 
             // Unchanged: a faint tint of the language, and the signed change of its similarity.
             const t = Math.min(1, Math.abs(change.delta) / maxAbsDelta);
             paint(cell, mix(theme.background, colourOf(change.to), theme.highContrast ? 0 : 0.08 + 0.3 * t));
-            cell.classList.add(change.delta >= 0 ? 'up' : 'down');
+            cell.classList.add(Math.abs(change.delta) < 0.005 ? 'same' : change.delta > 0 ? 'up' : 'down');
             cell.append(h('span', { class: 'delta' }, signed(change.delta)));
             cell.setAttribute('aria-label', strings.cellLabelSame(layer.k, token, languageName(vm, change.to), signed(change.delta)));
           }
@@ -199,7 +199,7 @@ export function renderHeatmap(vm: PanelViewModel, state: HeatmapState, actions: 
           const delta = value - (baseLayer.promptSimilarity[lang.code] ?? 0);
           const maxD = Math.max(1e-6, ...layers.flatMap((l, rr) => vm.languages.map((ll) => Math.abs((l.promptSimilarity[ll.code] ?? 0) - (vm.layers[rr]?.promptSimilarity[ll.code] ?? 0)))));
           paint(cell, mix(theme.background, colourOf(lang.code), theme.highContrast ? 0 : 0.1 + 0.8 * Math.min(1, Math.abs(delta) / maxD)));
-          cell.classList.add(delta >= 0 ? 'up' : 'down');
+          cell.classList.add(Math.abs(delta) < 0.005 ? 'same' : delta > 0 ? 'up' : 'down');
           cell.append(h('span', { class: 'delta' }, signed(delta)));
           cell.setAttribute('aria-label', strings.languageCellLabel(layer.k, lang.name, signed(delta)));
         } else {
@@ -329,8 +329,8 @@ function tooltipContent(vm: PanelViewModel, view: HeatmapView, steering: Steerin
   const base = vm.layers[r] as LayerView;
   const title =
     view === 'tokens'
-      ? h('div', { class: 'tt-title' }, strings.layer(shown.k), ' \u00b7 ', h('code', {}, visibleToken(vm.tokens[j] ?? '')))
-      : h('div', { class: 'tt-title' }, strings.layer(shown.k), ' \u00b7 ', languageName(vm, vm.languages[j]?.code ?? ''));
+      ? h('div', { class: 'tt-title' }, strings.layer(shown.k), ' \u2014 ', h('code', {}, visibleToken(vm.tokens[j] ?? '')))
+      : h('div', { class: 'tt-title' }, strings.layer(shown.k), ' \u2014 ', languageName(vm, vm.languages[j]?.code ?? ''));
   const values = view === 'tokens' ? (shown.cells[j] as HeatmapCell).similarities : shown.promptSimilarity;
   const before = view === 'tokens' ? (base.cells[j] as HeatmapCell).similarities : base.promptSimilarity;
   const sorted = vm.languages.map((l, i) => ({ ...l, i, v: values[l.code] ?? 0 })).sort((a, b) => b.v - a.v);
