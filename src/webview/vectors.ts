@@ -44,7 +44,7 @@ function vectorRow(v: VectorView, colourOf: (code: string) => string, vm: PanelV
 
   const select = h(
     'vscode-single-select',
-    { 'aria-label': strings.layerOf(v.name), 'data-role': 'layer', class: 'layer-select' },
+    { label: strings.layerOf(v.name), 'aria-label': strings.layerOf(v.name), 'data-role': 'layer', class: 'layer-select' },
     ...(v.layers.length > 0 ? v.layers : [v.layer]).map((k) => h('vscode-option', { value: String(k), ...(k === v.layer ? { selected: '' } : {}) }, strings.layerShort(k))),
   ) as HTMLElement & { value: string };
   select.addEventListener('change', () => {
