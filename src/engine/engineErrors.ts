@@ -11,7 +11,7 @@ import { EngineError } from '../protocol/errors';
 export const MODEL_SETTING_HINT = 'Point the setting polyglotLens.modelPath (or the CLI option --model) at a folder with config.json, tokenizer.json and model.onnx.';
 
 /** Any thrown value as an EngineError (library errors get their code and hint; unknown ones stay for toEngineErrorInfo → INTERNAL). */
-export function toEngineError(err: unknown): EngineError | unknown {
+export function toEngineError(err: unknown): unknown {
   if (err instanceof EngineError) return err;
   const cause = { cause: err };
   if (err instanceof ModelFolderError) {

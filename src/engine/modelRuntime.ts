@@ -338,7 +338,7 @@ export class ModelRuntime {
       if (vh && vh !== hash) warnings.push(`Vector ${r.name} was extracted from another checkpoint (${vh.slice(0, 12)}…) of this model.`);
       const layer = spec.layer ?? r.entry?.layer;
       const strength = spec.strength ?? r.entry?.strength;
-      const positions = spec.positions !== undefined ? PROTOCOL_TO_POSITION[spec.positions] : r.entry ? PROTOCOL_TO_POSITION[r.entry.positions as SteerPositions] ?? (r.entry.positions as PositionMode) : undefined;
+      const positions = spec.positions !== undefined ? PROTOCOL_TO_POSITION[spec.positions] : r.entry?.positions;
       active.push({ vector: r.vector, label: r.name, ...(layer !== undefined ? { layer } : {}), ...(strength !== undefined ? { strength } : {}), ...(positions !== undefined ? { positions } : {}) });
       const mtime = existsSync(r.file) ? statSync(r.file).mtimeMs : 0;
       keyParts.push([r.file, mtime, layer ?? null, strength ?? null, positions ?? null]);
