@@ -11,7 +11,7 @@ import type { LayerAnalysis, PromptAnalysis, TokenInfo } from '../protocol/engin
 import { safeParse } from '../protocol/validate';
 import { h } from './dom';
 import { languageColour, parseColour, textOn } from './palette';
-import { initialUiState, renderPanel, type PanelUiState } from './panel';
+import { initialUiState, PanelView, type PanelUiState } from './panel';
 import { visibleToken } from './viewModel';
 
 interface VsCodeApi {
@@ -172,13 +172,30 @@ function renderError(m: ErrorMessage): Node[] {
 
 /** UI state of the panel view, kept while the host re-sends the same prompt (e.g. after a vector toggle). */
 let panelUi: { prompt: string; state: PanelUiState } | undefined;
+/** The panel on screen, if the app shows one: a newer analysis of the same prompt updates it in place. */
+let shown: { prompt: string; view: PanelView } | undefined;
 
 function renderPanelMessage(m: PanelMessage): Node[] {
   if (panelUi?.prompt !== m.prompt) panelUi = { prompt: m.prompt, state: initialUiState(m.view) };
-  return [header(m.prompt, m.origin), ...renderPanel(m.view, panelUi.state, (intent) => vscode.postMessage(intent))];
+  const view = new PanelView(m.view, panelUi.state, (intent) => vscode.postMessage(intent));
+  shown = { prompt: m.prompt, view };
+  return [header(m.prompt, m.origin), ...view.nodes];
+}
+
+/** Updates the panel on screen in place when the message is about the prompt it shows; false if it is not. */
+function updateInPlace(message: HostToWebview): boolean {
+  if (shown === undefined || (message.type !== 'panel' && message.type !== 'analyzing')) return false;
+  if (message.prompt !== shown.prompt) return false;
+  if (message.type === 'panel') shown.view.update(message.view);
+  else shown.view.setBusy(true);
+  app.dataset['state'] = message.type === 'panel' ? 'panel' : 'updating';
+  app.dataset['requestId'] = String(message.requestId);
+  return true;
 }
 
 function render(message: HostToWebview): void {
+  if (updateInPlace(message)) return;
+  shown = undefined;
   let nodes: Node[];
   switch (message.type) {
     case 'panel':
@@ -205,9 +222,11 @@ window.addEventListener('message', (event: MessageEvent<unknown>) => {
     console.warn(`Polyglot Lens: ignored ${parsed.error.message}`);
     return;
   }
+  const keepSaved = parsed.value.type === 'analyzing' && shown?.prompt === parsed.value.prompt;
   render(parsed.value);
-  // Saved so that VS Code can restore the panel after a reload without re-running the model.
-  vscode.setState(parsed.value);
+  // Saved so that VS Code can restore the panel after a reload without re-running the model (a pending
+  // update of the panel on screen does not replace it: a reload then still shows the last result).
+  if (!keepSaved) vscode.setState(parsed.value);
 });
 
 const saved = safeParse(hostToWebview, vscode.getState(), 'saved state');

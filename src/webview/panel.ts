@@ -4,6 +4,7 @@
  * prompt; each section re-renders on its own when its state changes.
  */
 import type { PanelIntent } from '../protocol/webview';
+import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
 import { h } from './dom';
 import { renderContinuations } from './continuations';
 import { renderHeatmap, type HeatmapState } from './heatmap';
@@ -27,42 +28,81 @@ export function initialUiState(vm: PanelViewModel): PanelUiState {
   };
 }
 
-export function renderPanel(vm: PanelViewModel, ui: PanelUiState, post: (intent: PanelIntent) => void): Node[] {
-  const heatmapSlot = h('div', { class: 'slot' });
-  const inspectorSlot = h('div', { class: 'slot' });
+/**
+ * The panel's DOM for one prompt. `update` redraws it in place for a newer analysis of the same prompt
+ * (a vector was toggled): the heatmap keeps its view and focus, and the vector list is left alone while
+ * the user is in it, so a slider being dragged is never replaced under the pointer.
+ */
+export class PanelView {
+  readonly nodes: Node[];
+  private vm: PanelViewModel;
+  private readonly modelLine = h('p', { class: 'model-line', 'data-testid': 'model-line' });
+  private readonly heatmapSlot = h('div', { class: 'slot' });
+  private readonly continuationsSlot = h('div', { class: 'slot' });
+  private readonly vectorsSlot = h('div', { class: 'slot' });
+  private readonly inspectorSlot = h('div', { class: 'slot' });
+  private readonly busy = h('vscode-progress-bar', { class: 'busy', 'data-testid': 'busy', indeterminate: '', hidden: '', 'aria-label': strings.updating() });
+  private pointerInVectors = false;
 
-  const drawHeatmap = (): void => {
-    const hadFocus = heatmapSlot.contains(document.activeElement) && document.activeElement?.classList.contains('hm-cell') === true;
-    heatmapSlot.replaceChildren(
-      renderHeatmap(vm, ui, {
+  constructor(
+    vm: PanelViewModel,
+    private readonly ui: PanelUiState,
+    private readonly post: (intent: PanelIntent) => void,
+  ) {
+    this.vm = vm;
+    // A drag can leave the list while the button is held: count it as "in the list" until release.
+    this.vectorsSlot.addEventListener('pointerdown', () => (this.pointerInVectors = true));
+    window.addEventListener('pointerup', () => (this.pointerInVectors = false));
+    this.nodes = [this.busy, this.modelLine, h('div', { class: 'panel-grid' }, h('div', { class: 'main-column' }, this.heatmapSlot, this.continuationsSlot), h('aside', { class: 'side-column' }, this.vectorsSlot)), this.inspectorSlot];
+    this.drawAll(true);
+  }
+
+  update(vm: PanelViewModel): void {
+    this.vm = vm;
+    this.setBusy(false);
+    const userInVectors = this.pointerInVectors || this.vectorsSlot.contains(document.activeElement);
+    this.drawAll(!userInVectors);
+  }
+
+  /** A newer analysis of this prompt is on its way: keep showing this one, with a progress bar. */
+  setBusy(busy: boolean): void {
+    this.busy.hidden = !busy;
+  }
+
+  private drawAll(vectors: boolean): void {
+    const vm = this.vm;
+    this.modelLine.textContent = strings.model(vm.model.name, vm.model.numLayers, vm.model.hiddenSize);
+    if (vm.steeredLayers === undefined && this.ui.steering !== 'base') this.ui.steering = 'base';
+    this.drawHeatmap();
+    this.drawInspector();
+    this.continuationsSlot.replaceChildren(...[renderContinuations(vm)].filter((n): n is HTMLElement => n !== null));
+    if (vectors) this.vectorsSlot.replaceChildren(renderVectors(vm, this.post));
+  }
+
+  private drawHeatmap(): void {
+    const hadFocus = this.heatmapSlot.contains(document.activeElement) && document.activeElement?.classList.contains('hm-cell') === true;
+    this.heatmapSlot.replaceChildren(
+      renderHeatmap(this.vm, this.ui, {
         setState: (patch) => {
-          Object.assign(ui, patch);
-          drawHeatmap();
-          if (patch.steering !== undefined) drawInspector();
+          Object.assign(this.ui, patch);
+          this.drawHeatmap();
+          if (patch.steering !== undefined) this.drawInspector();
         },
         pickLayer: (k) => {
-          ui.inspectorLayer = k;
-          drawInspector();
+          this.ui.inspectorLayer = k;
+          this.drawInspector();
         },
       }),
     );
-    if (hadFocus) heatmapSlot.querySelector<HTMLElement>('.hm-cell[tabindex="0"]')?.focus();
-  };
-  const drawInspector = (): void => {
-    inspectorSlot.replaceChildren(
-      renderInspector(vm, { k: ui.inspectorLayer, steered: ui.steering !== 'base' && vm.steeredLayers !== undefined }, (k) => {
-        ui.inspectorLayer = k;
-        drawInspector();
+    if (hadFocus) this.heatmapSlot.querySelector<HTMLElement>('.hm-cell[tabindex="0"]')?.focus();
+  }
+
+  private drawInspector(): void {
+    this.inspectorSlot.replaceChildren(
+      renderInspector(this.vm, { k: this.ui.inspectorLayer, steered: this.ui.steering !== 'base' && this.vm.steeredLayers !== undefined }, (k) => {
+        this.ui.inspectorLayer = k;
+        this.drawInspector();
       }),
     );
-  };
-  drawHeatmap();
-  drawInspector();
-
-  const continuations = renderContinuations(vm);
-  return [
-    h('p', { class: 'model-line', 'data-testid': 'model-line' }, strings.model(vm.model.name, vm.model.numLayers, vm.model.hiddenSize)),
-    h('div', { class: 'panel-grid' }, h('div', { class: 'main-column' }, heatmapSlot, continuations), h('aside', { class: 'side-column' }, renderVectors(vm, post))),
-    inspectorSlot,
-  ];
+  }
 }

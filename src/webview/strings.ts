@@ -59,5 +59,6 @@ export const strings = {
   projectionLabel: (k: number) => l10n.t('PCA of layer {0}: language centroids (labelled) and the prompt’s tokens (dots)', k),
   axis: (n: number, pct: string) => l10n.t('PC{0} · {1}%', n, pct),
   position: () => l10n.t('Position'),
+  updating: () => l10n.t('Updating the analysis…'),
   model: (name: string, layers: number, hidden: number) => l10n.t('{0} · {1} layers · hidden {2}', name, layers, hidden),
 };

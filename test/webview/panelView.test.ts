@@ -407,6 +407,50 @@ test('the whole panel in the dark, light and high-contrast themes (screenshots)'
   }
 });
 
+test('a newer analysis of the same prompt updates the panel in place: views, focus and a held slider survive', async (t) => {
+  if (missing !== undefined || browser === undefined) return skipLoudly(t, missing ?? 'no browser');
+  const { page, send } = await panel(browser);
+  try {
+    await pressed(page, 'steering-switch', 'diff');
+    await page.locator('[data-testid="layer-picker"] vscode-button[data-k="1"]').click();
+    await page.locator('[data-testid="inspector"][data-k="1"]').waitFor();
+    // The user holds the fr-en slider while the host answers an earlier change.
+    const slider = page.locator('li[data-vector-id="fr-en"] input[data-role="strength"]');
+    await slider.evaluate((e) => ((e as HTMLElement & { __mark?: boolean }).__mark = true));
+    await slider.focus();
+
+    await send({ type: 'analyzing', requestId: 13, prompt: recorded.prompt, origin: recorded.origin });
+    await page.locator('[data-testid="app"][data-state="updating"]').waitFor();
+    assert.ok(await page.locator('[data-testid="busy"]').isVisible(), 'a progress bar, not a blank panel');
+    assert.equal(await page.locator('[data-testid="heatmap"] .hm-cell').count(), 70);
+    assert.equal((await page.evaluate(() => (window as unknown as { __state: { type: string } }).__state)).type, 'panel', 'the saved state is still the last result');
+
+    const next = structuredClone(recorded);
+    next.requestId = 14;
+    const steered = next.view.continuations?.steered;
+    assert.ok(steered);
+    steered.tokens = [' He', ' sleeps', '.'];
+    steered.text = steered.tokens.join('');
+    await send(next);
+    await page.locator('[data-testid="app"][data-state="panel"][data-request-id="14"]').waitFor();
+    assert.equal(await page.locator('[data-testid="busy"]').isVisible(), false);
+    assert.deepEqual(await page.locator('[data-testid="continuation-steered"] ins.ctok').allTextContents(), [' He', ' sleeps']);
+    assert.equal(await page.locator('[data-testid="heatmap"]').getAttribute('data-steering'), 'diff', 'the heatmap keeps its mode');
+    assert.equal(await page.locator('[data-testid="inspector"]').getAttribute('data-k'), '1', 'the inspector keeps its layer');
+    assert.equal(await slider.evaluate((e) => (e as HTMLElement & { __mark?: boolean }).__mark === true && document.activeElement === e), true, 'the slider in use is the same element, still focused');
+
+    // A different prompt replaces the panel.
+    const other = structuredClone(recorded);
+    other.requestId = 15;
+    other.prompt = 'Der Hund schläft.';
+    await send(other);
+    await page.locator('[data-testid="app"][data-request-id="15"]').waitFor();
+    assert.equal(await page.locator('[data-testid="heatmap"]').getAttribute('data-steering'), 'steered', 'a new prompt starts from the default view');
+  } finally {
+    await page.close();
+  }
+});
+
 test('a view model that contradicts itself is ignored (one cell per token is required)', async (t) => {
   if (missing !== undefined || browser === undefined) return skipLoudly(t, missing ?? 'no browser');
   const { page, send } = await panel(browser);
