@@ -21,13 +21,22 @@ const ORIGIN_ICON: Record<string, string> = { bundled: 'package', workspace: 'fo
 
 export function renderVectors(vm: PanelViewModel, post: (intent: PanelIntent) => void): HTMLElement {
   const colourOf = (code: string): string => languageColour(Math.max(0, vm.languages.findIndex((l) => l.code === code)));
-  const items = vm.vectors.map((v) => vectorRow(v, colourOf, vm, post));
-  return h(
+  const badge = h('vscode-badge', { 'data-testid': 'enabled-count' }, String(vm.vectors.filter((v) => v.enabled).length));
+  // The count follows the checkboxes at once (the host's next analysis confirms it).
+  const recount = (): void => {
+    badge.textContent = String([...section.querySelectorAll<HTMLElement & { checked: boolean }>('vscode-checkbox[data-role="enabled"]')].filter((c) => c.checked).length);
+  };
+  const items = vm.vectors.map((v) => vectorRow(v, colourOf, vm, (intent) => {
+    recount();
+    post(intent);
+  }));
+  const section = h(
     'section',
     { class: 'vectors', 'data-testid': 'vectors', 'aria-labelledby': 'vectors-title' },
-    h('h2', { id: 'vectors-title' }, icon('settings-gear'), strings.vectors(), h('vscode-badge', {}, String(vm.vectors.filter((v) => v.enabled).length))),
+    h('h2', { id: 'vectors-title' }, icon('settings-gear'), strings.vectors(), badge),
     items.length === 0 ? h('p', { class: 'hint' }, strings.noVectors()) : h('ul', { class: 'vector-list' }, ...items),
   );
+  return section;
 }
 
 function vectorRow(v: VectorView, colourOf: (code: string) => string, vm: PanelViewModel, post: (intent: PanelIntent) => void): HTMLElement {

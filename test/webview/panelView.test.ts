@@ -270,6 +270,7 @@ test('vector toggles post setVector intents: checkbox at once, layer on change, 
     await page.locator('li[data-vector-id="en-fr"] vscode-checkbox').click();
     await page.waitForFunction(() => (window as unknown as { __posted: unknown[] }).__posted.length >= 2);
     assert.deepEqual(await intents(), [{ type: 'setVector', id: 'en-fr', enabled: true, layer: enFr.layer, strength: enFr.strength }]);
+    assert.equal(await page.locator('[data-testid="enabled-count"]').innerText(), '2', 'the count of vectors on follows the checkbox');
 
     // Slider: a drag of ~40 mouse moves posts a handful of messages, the last with the final value.
     const frEn = vm.vectors.find((v) => v.id === 'fr-en');
