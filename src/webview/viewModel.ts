@@ -276,3 +276,41 @@ export function diffTokens(a: string[], b: string[]): DiffOp[] {
 export function visibleToken(text: string): string {
   return text.replace(/ /g, '\u00b7').replace(/\n/g, '\u21b5').replace(/\t/g, '\u2192');
 }
+
+// ---- building blocks for the host's mapping (engine result -> view model) ---------------------------
+// Structurally typed, so the webview imports nothing from the engine: `TokenLanguage` of
+// engine/analysis/similarity.ts ({ language, cosine, scores }) and the interleaved [x0, y0, x1, y1, ...]
+// output of engine/analysis/projection2d.ts fit these directly.
+
+/** One token's nearest language at one layer, as the engine's `nearestLanguagePerToken` gives it. */
+export interface NearestLanguage {
+  language: string;
+  cosine: number;
+  scores: Record<string, number>;
+}
+
+/** A heatmap row from the engine's per-token nearest languages at layer k; the prompt similarity is their mean. */
+export function layerFromNearest(k: number, perToken: readonly NearestLanguage[], languages: readonly LanguageInfo[]): LayerView {
+  const cells = perToken.map((t) => ({ nearest: t.language, similarity: t.cosine, similarities: { ...t.scores } }));
+  const promptSimilarity: Record<string, number> = {};
+  for (const { code } of languages) {
+    const values = perToken.map((t) => t.scores[code]).filter((v): v is number => v !== undefined);
+    if (values.length > 0) promptSimilarity[code] = values.reduce((a, b) => a + b, 0) / values.length;
+  }
+  return { k, cells, promptSimilarity };
+}
+
+/** Points from an interleaved [x0, y0, x1, y1, ...] array (what the engine's PCA projection returns). */
+export function pointsFromInterleaved(xy: ArrayLike<number>): ProjectedPoint[] {
+  const out: ProjectedPoint[] = [];
+  for (let i = 0; i + 1 < xy.length; i += 2) out.push({ x: xy[i] as number, y: xy[i + 1] as number });
+  return out;
+}
+
+/** A layer's 2-D picture: centroids (in `languages` order, as fitted) and token points; explained variance as ratios in [0, 1]. */
+export function projectionFromPca(centroidsXY: ArrayLike<number>, tokensXY: ArrayLike<number>, languages: readonly LanguageInfo[], explainedRatio?: [number, number]): LayerProjection {
+  const centroids = pointsFromInterleaved(centroidsXY).map((p, i) => ({ ...p, language: languages[i]?.code ?? String(i) }));
+  const projection: LayerProjection = { centroids, tokens: pointsFromInterleaved(tokensXY) };
+  if (explainedRatio !== undefined) projection.explained = [explainedRatio[0] * 100, explainedRatio[1] * 100];
+  return projection;
+}

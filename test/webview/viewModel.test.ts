@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { ProtocolError } from '../../src/protocol/validate';
 import { hostToWebview, panelIntent, type PanelMessage } from '../../src/protocol/webview';
-import { argmaxLanguage, cellChange, diffTokens, panelViewModel, similarityDomain, visibleToken } from '../../src/webview/viewModel';
+import { argmaxLanguage, cellChange, diffTokens, layerFromNearest, panelViewModel, projectionFromPca, similarityDomain, visibleToken } from '../../src/webview/viewModel';
 import { REPO_ROOT } from '../e2e/harness/environment';
 
 const fixture = JSON.parse(readFileSync(path.join(REPO_ROOT, 'test', 'fixtures', 'messages', 'panel.json'), 'utf8')) as PanelMessage;
@@ -86,4 +86,24 @@ test('cellChange says whether the nearest language moved and by how much the sim
   assert.deepEqual(similarityDomain([[{ k: 0, cells: [base, steered], promptSimilarity: {} }]]), [0.7, 0.8]);
   assert.deepEqual(similarityDomain([undefined]), [0, 1]);
   assert.equal(visibleToken(' a\tb\n'), '\u00b7a\u2192b\u21b5');
+});
+
+test('layerFromNearest and projectionFromPca turn engine-shaped results into a valid view model', () => {
+  const languages = [
+    { code: 'en', name: 'English' },
+    { code: 'fr', name: 'French' },
+  ];
+  const layer = layerFromNearest(2, [
+    { language: 'fr', cosine: 0.8, scores: { en: 0.4, fr: 0.8 } },
+    { language: 'en', cosine: 0.6, scores: { en: 0.6, fr: 0.2 } },
+  ], languages);
+  assert.deepEqual(layer.cells.map((c) => [c.nearest, c.similarity]), [['fr', 0.8], ['en', 0.6]]);
+  assert.ok(Math.abs((layer.promptSimilarity['en'] ?? 0) - 0.5) < 1e-12);
+  assert.ok(Math.abs((layer.promptSimilarity['fr'] ?? 0) - 0.5) < 1e-12);
+  layer.projection = projectionFromPca(new Float32Array([1, 2, 3, 4]), [0.5, -0.5, 0, 1], languages, [0.4, 0.25]);
+  assert.deepEqual(layer.projection.centroids, [{ x: 1, y: 2, language: 'en' }, { x: 3, y: 4, language: 'fr' }]);
+  assert.deepEqual(layer.projection.tokens, [{ x: 0.5, y: -0.5 }, { x: 0, y: 1 }]);
+  assert.deepEqual(layer.projection.explained, [40, 25]);
+  const vm = panelViewModel({ model: { name: 'm', numLayers: 2, hiddenSize: 8 }, tokens: ['Le', ' chat'], languages, layers: [layer], vectors: [] }, 'view');
+  assert.equal(vm.layers[0]?.k, 2);
 });
