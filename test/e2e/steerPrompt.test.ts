@@ -69,6 +69,9 @@ test('Steer Prompt shows the tokens of the line under the cursor from a real inf
     assert.equal(argmax, (lastId + 1) % model.vocabSize, 'most likely next token = the test model’s built-in rule, so the model really ran');
     assert.equal(await frame.locator('[data-fact="Hidden size"]').innerText(), String(model.hiddenSize));
     assert.equal(await frame.locator('[data-fact="Layers"]').innerText(), String(model.numLayers));
+    // The worker also generated a continuation (polyglotLens.maxNewTokens, default 24) on the real model.
+    const base = (await frame.locator('[data-testid="continuations"] [data-testid="base"] p').innerText()).trim();
+    assert.ok(base.startsWith(line) && base.length > line.length, `a continuation follows the prompt: ${JSON.stringify(base)}`);
 
     await vs.screenshot('steer-prompt');
   } catch (err) {
