@@ -313,11 +313,11 @@ export function renderHeatmap(vm: PanelViewModel, state: HeatmapState, actions: 
     'section',
     { class: 'heatmap-section', 'data-testid': 'heatmap-section', 'aria-labelledby': 'heatmap-title' },
     h('h2', { id: 'heatmap-title' }, icon('layers'), strings.heatmap()),
-    h('p', { class: 'hint' }, strings.heatmapHelp()),
+    h('p', { class: 'hint' }, state.view === 'tokens' ? strings.heatmapHelp() : strings.languageHelp()),
     toolbar,
     h('div', { class: 'heatmap-scroll' }, grid),
     diffNote,
-    legend(vm, layers, domain, theme),
+    legend(vm, layers, state.view === 'tokens' ? domain : promptDomain, theme),
     renderTable(vm, layers, state),
     tooltip,
   );

@@ -8,6 +8,7 @@ import * as l10n from '@vscode/l10n';
 export const strings = {
   heatmap: () => l10n.t('Language by layer'),
   heatmapHelp: () => l10n.t('Each cell is one token at one layer: its colour is the language whose centroid is nearest, its strength how near.'),
+  languageHelp: () => l10n.t('Each cell is the whole prompt’s similarity to one language at one layer; the outlined cell is the nearest language of that layer.'),
   viewTokens: () => l10n.t('Tokens × layers'),
   viewLanguages: () => l10n.t('Languages × layers'),
   steeringBase: () => l10n.t('Unsteered'),
