@@ -399,6 +399,9 @@ test('the whole panel in the dark, light and high-contrast themes (screenshots)'
         // High contrast: every cell has a border and full-strength colour; nearness is in the meter bar.
         const outlines = await page.locator('[data-testid="heatmap"] .hm-cell').evaluateAll((els) => els.map((e) => getComputedStyle(e).outlineStyle));
         assert.ok(outlines.every((o) => o === 'solid'));
+        // The pressed segment of each switch is told apart by more than colour.
+        const pressedOutline = await page.locator('[data-testid="steering-switch"] vscode-button[aria-pressed="true"]').evaluate((e) => getComputedStyle(e).outlineStyle);
+        assert.equal(pressedOutline, 'solid');
       }
       await page.screenshot({ path: path.join(SHOTS, `panel-${theme}.png`), fullPage: true });
       if (theme === 'dark') await page.locator('[data-testid="heatmap-section"]').screenshot({ path: path.join(SHOTS, 'panel-heatmap.png') });
