@@ -10,14 +10,16 @@ import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { makeNonce, renderPanelHtml } from '../../src/extension/panelHtml';
+import { chromium, type Browser } from 'playwright-core';
 import { hostToWebview, type AnalysisMessage, type ErrorMessage } from '../../src/protocol/webview';
 import { CHROMIUM_ARGS, chromiumMissing, chromiumPath, REPO_ROOT, RESULTS_DIR, skipLoudly } from '../e2e/harness/environment';
 import { ensureBuilt } from '../unit/helpers/build';
+import { openPanel as open } from './harness';
 
-const ORIGIN = 'https://webview.test';
 const recorded = hostToWebview(JSON.parse(readFileSync(path.join(REPO_ROOT, 'test', 'fixtures', 'messages', 'analysis.json'), 'utf8')), 'fixture') as AnalysisMessage;
+
+/** The panel served like VS Code serves it (test/webview/harness.ts), optionally restored from a saved state. */
+const openPanel = (b: Browser, savedState?: unknown) => open(b, { savedState });
 
 let browser: Browser | undefined;
 const missing = chromiumMissing();
@@ -30,67 +32,6 @@ before(async () => {
 after(async () => {
   await browser?.close();
 });
-
-const THEME: Record<string, string> = {
-  '--vscode-font-family': 'system-ui, sans-serif',
-  '--vscode-font-size': '13px',
-  '--vscode-editor-font-family': 'monospace',
-  '--vscode-editor-font-size': '13px',
-  '--vscode-foreground': '#cccccc',
-  '--vscode-descriptionForeground': '#9d9d9d',
-  '--vscode-editor-background': '#1f1f1f',
-  '--vscode-badge-background': '#616161',
-  '--vscode-badge-foreground': '#f8f8f8',
-  '--vscode-textBlockQuote-background': '#2b2b2b',
-  '--vscode-textBlockQuote-border': '#616161',
-  '--vscode-charts-blue': '#3794ff',
-};
-
-interface PanelPage {
-  page: Page;
-  posted: () => Promise<unknown[]>;
-  cspViolations: () => Promise<string[]>;
-  send: (message: unknown) => Promise<void>;
-}
-
-/** Serves the panel like VS Code does: our HTML shell, CSP, and the two local resources. */
-async function openPanel(b: Browser, savedState?: unknown): Promise<PanelPage> {
-  const page = await b.newPage({ viewport: { width: 900, height: 700 } });
-  const nonce = makeNonce();
-  const html = renderPanelHtml({ cspSource: ORIGIN, scriptUri: `${ORIGIN}/dist/webview.js`, styleUri: `${ORIGIN}/media/panel.css`, nonce });
-  await page.route(`${ORIGIN}/**`, async (route) => {
-    const url = new URL(route.request().url());
-    if (url.pathname === '/index.html') return route.fulfill({ contentType: 'text/html', body: html });
-    const file = path.join(REPO_ROOT, url.pathname);
-    if (url.pathname === '/dist/webview.js' || url.pathname === '/media/panel.css') {
-      return route.fulfill({ contentType: url.pathname.endsWith('.js') ? 'text/javascript' : 'text/css', body: readFileSync(file) });
-    }
-    return route.fulfill({ status: 404, body: '' });
-  });
-  // A string, not a function: tsx (esbuild keepNames) would inject a `__name` helper the page lacks.
-  await page.addInitScript(`
-    window.__posted = [];
-    window.__state = ${JSON.stringify(savedState ?? null)} ?? undefined;
-    window.__csp = [];
-    document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));
-    window.acquireVsCodeApi = () => ({
-      postMessage: (m) => { window.__posted.push(m); },
-      getState: () => window.__state,
-      setState: (s) => { window.__state = s; },
-    });
-    // A few of the theme variables VS Code injects into every webview (Dark Modern).
-    document.addEventListener('DOMContentLoaded', () => {
-      for (const [k, v] of Object.entries(${JSON.stringify(THEME)})) document.documentElement.style.setProperty(k, v);
-    });
-  `);
-  await page.goto(`${ORIGIN}/index.html`);
-  return {
-    page,
-    posted: () => page.evaluate(() => (window as unknown as { __posted: unknown[] }).__posted),
-    cspViolations: () => page.evaluate(() => (window as unknown as { __csp: string[] }).__csp),
-    send: (message) => page.evaluate((m) => window.postMessage(m, '*'), message),
-  };
-}
 
 test('the panel posts ready, renders a recorded analysis under the real CSP, and saves it as state', async (t) => {
   if (missing !== undefined || browser === undefined) return skipLoudly(t, missing ?? 'no browser');
