@@ -11,13 +11,14 @@ import type { LayerAnalysis, PromptAnalysis, TokenInfo } from '../protocol/engin
 import { safeParse } from '../protocol/validate';
 import { h } from './dom';
 import { languageColour, parseColour, textOn } from './palette';
-import { initialUiState, PanelView, type PanelUiState } from './panel';
+import { initialUiState, PanelView, restoredUiState, type PanelUiState } from './panel';
 import { visibleToken } from './viewModel';
 
 interface VsCodeApi {
   postMessage(message: WebviewToHost | PanelIntent): void;
   getState(): unknown;
-  setState(state: HostToWebview): void;
+  /** The last message shown; for a panel, with its view settings as `ui` (not part of the protocol: the host never reads it). */
+  setState(state: HostToWebview | (PanelMessage & { ui: PanelUiState })): void;
 }
 declare function acquireVsCodeApi(): VsCodeApi;
 
@@ -175,9 +176,24 @@ let panelUi: { prompt: string; state: PanelUiState } | undefined;
 /** The panel on screen, if the app shows one: a newer analysis of the same prompt updates it in place. */
 let shown: { prompt: string; view: PanelView } | undefined;
 
+/** The message on screen, saved with the panel's view settings so a reload restores both. */
+let lastSaved: HostToWebview | undefined;
+
+function save(message: HostToWebview): void {
+  lastSaved = message;
+  vscode.setState(message.type === 'panel' && panelUi?.prompt === message.prompt ? { ...message, ui: { ...panelUi.state, focus: { ...panelUi.state.focus } } } : message);
+}
+
 function renderPanelMessage(m: PanelMessage): Node[] {
   if (panelUi?.prompt !== m.prompt) panelUi = { prompt: m.prompt, state: initialUiState(m.view) };
-  const view = new PanelView(m.view, panelUi.state, (intent) => vscode.postMessage(intent));
+  const view = new PanelView(
+    m.view,
+    panelUi.state,
+    (intent) => vscode.postMessage(intent),
+    () => {
+      if (lastSaved !== undefined) save(lastSaved);
+    },
+  );
   shown = { prompt: m.prompt, view };
   return [header(m.prompt, m.origin), ...view.nodes];
 }
@@ -226,9 +242,14 @@ window.addEventListener('message', (event: MessageEvent<unknown>) => {
   render(parsed.value);
   // Saved so that VS Code can restore the panel after a reload without re-running the model (a pending
   // update of the panel on screen does not replace it: a reload then still shows the last result).
-  if (!keepSaved) vscode.setState(parsed.value);
+  if (!keepSaved) save(parsed.value);
 });
 
-const saved = safeParse(hostToWebview, vscode.getState(), 'saved state');
-if (saved.ok && saved.value.type !== 'analyzing') render(saved.value);
+const savedRaw = vscode.getState();
+const saved = safeParse(hostToWebview, savedRaw, 'saved state');
+if (saved.ok && saved.value.type !== 'analyzing') {
+  if (saved.value.type === 'panel') panelUi = { prompt: saved.value.prompt, state: restoredUiState((savedRaw as { ui?: unknown }).ui, saved.value.view) };
+  render(saved.value);
+  lastSaved = saved.value;
+}
 vscode.postMessage({ type: 'ready' });

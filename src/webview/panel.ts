@@ -17,6 +17,18 @@ export interface PanelUiState extends HeatmapState {
   inspectorLayer: number;
 }
 
+/** A saved UI state from before a reload, if it has the right shape (anything else: the defaults). */
+export function restoredUiState(saved: unknown, vm: PanelViewModel): PanelUiState {
+  const ui = initialUiState(vm);
+  if (typeof saved !== 'object' || saved === null) return ui;
+  const s = saved as Record<string, unknown>;
+  if (s['view'] === 'tokens' || s['view'] === 'languages') ui.view = s['view'];
+  if ((s['steering'] === 'base' || s['steering'] === 'steered' || s['steering'] === 'diff') && (s['steering'] === 'base' || vm.steeredLayers !== undefined)) ui.steering = s['steering'];
+  if (typeof s['showTable'] === 'boolean') ui.showTable = s['showTable'];
+  if (typeof s['inspectorLayer'] === 'number' && vm.layers.some((l) => l.k === s['inspectorLayer'])) ui.inspectorLayer = s['inspectorLayer'];
+  return ui;
+}
+
 export function initialUiState(vm: PanelViewModel): PanelUiState {
   return {
     view: 'tokens',
@@ -48,6 +60,8 @@ export class PanelView {
     vm: PanelViewModel,
     private readonly ui: PanelUiState,
     private readonly post: (intent: PanelIntent) => void,
+    /** Called after the user changes a view setting (the app saves it for a reload). */
+    private readonly onUiChange: () => void = () => undefined,
   ) {
     this.vm = vm;
     // A drag can leave the list while the button is held: count it as "in the list" until release.
@@ -87,10 +101,12 @@ export class PanelView {
           Object.assign(this.ui, patch);
           this.drawHeatmap();
           if (patch.steering !== undefined) this.drawInspector();
+          this.onUiChange();
         },
         pickLayer: (k) => {
           this.ui.inspectorLayer = k;
           this.drawInspector();
+          this.onUiChange();
         },
       }),
     );
@@ -102,6 +118,7 @@ export class PanelView {
       renderInspector(this.vm, { k: this.ui.inspectorLayer, steered: this.ui.steering !== 'base' && this.vm.steeredLayers !== undefined }, (k) => {
         this.ui.inspectorLayer = k;
         this.drawInspector();
+        this.onUiChange();
       }),
     );
   }

@@ -462,6 +462,34 @@ test('a newer analysis of the same prompt updates the panel in place: views, foc
   }
 });
 
+test('a reload restores the panel with the view the user left it in', async (t) => {
+  if (missing !== undefined || browser === undefined) return skipLoudly(t, missing ?? 'no browser');
+  const first = await panel(browser);
+  let state: unknown;
+  try {
+    await pressed(first.page, 'view-switch', 'languages');
+    await pressed(first.page, 'steering-switch', 'diff');
+    await first.page.locator('[data-testid="layer-picker"] vscode-button[data-k="5"]').click();
+    await first.page.locator('[data-testid="inspector"][data-k="5"]').waitFor();
+    state = await first.page.evaluate(() => (window as unknown as { __state: unknown }).__state);
+  } finally {
+    await first.page.close();
+  }
+  const s = state as { type: string; requestId: number; ui: { view: string; steering: string; inspectorLayer: number } };
+  assert.equal(s.type, 'panel');
+  assert.equal(s.requestId, recorded.requestId);
+  assert.deepEqual([s.ui.view, s.ui.steering, s.ui.inspectorLayer], ['languages', 'diff', 5]);
+
+  const { page, posted } = await openPanel(browser, { savedState: state, viewport: { width: 1100, height: 800 } });
+  try {
+    await page.locator('[data-testid="app"][data-state="panel"] [data-testid="heatmap"][data-view="languages"][data-steering="diff"]').waitFor({ timeout: 5_000 });
+    assert.equal(await page.locator('[data-testid="inspector"]').getAttribute('data-k'), '5');
+    assert.deepEqual(await posted(), [{ type: 'ready' }]);
+  } finally {
+    await page.close();
+  }
+});
+
 test('a view model that contradicts itself is ignored (one cell per token is required)', async (t) => {
   if (missing !== undefined || browser === undefined) return skipLoudly(t, missing ?? 'no browser');
   const { page, send } = await panel(browser);
