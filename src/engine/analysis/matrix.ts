@@ -80,14 +80,5 @@ export function normalize(v: ArrayLike<number>): Float32Array {
   return out;
 }
 
-/** Seeded PRNG (mulberry32) returning floats in [0, 1); deterministic across platforms. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded PRNG returning floats in [0, 1): the engine's one generator (mulberry32), shared with sampling. */
+export { createRng as seededRandom } from '../model/sampling.js';
