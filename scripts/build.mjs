@@ -9,7 +9,7 @@
 //
 // Usage: node scripts/build.mjs [--watch] [--production] [--quiet]
 import * as esbuild from 'esbuild';
-import { chmod, mkdir } from 'node:fs/promises';
+import { chmod, copyFile, mkdir } from 'node:fs/promises';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -61,6 +61,13 @@ const chmodCli = {
 };
 
 await mkdir(path.join(root, 'dist'), { recursive: true });
+// The panel's icon font: copied from the @vscode/codicons package (not committed) into media/, where the
+// webview's CSP allows fonts and panel.css imports it.
+const codicons = path.join(root, 'media', 'codicons');
+await mkdir(codicons, { recursive: true });
+for (const f of ['codicon.css', 'codicon.ttf', 'LICENSE', 'LICENSE-CODE']) {
+  await copyFile(path.join(root, 'node_modules', '@vscode', 'codicons', f.startsWith('LICENSE') ? f : path.join('dist', f)), path.join(codicons, f));
+}
 if (watch) {
   const contexts = await Promise.all(targets.map((t) => esbuild.context({ ...t, plugins: [chmodCli] })));
   await Promise.all(contexts.map((c) => c.watch()));
