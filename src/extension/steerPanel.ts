@@ -5,18 +5,20 @@
  * retainContextWhenHidden is needed.
  */
 import * as vscode from 'vscode';
-import { STEER_PANEL_VIEW_TYPE, webviewToHost, type HostToWebview, type WebviewToHost } from '../protocol/webview';
+import { STEER_PANEL_VIEW_TYPE, webviewToHost, type HostToWebview, type InspectLayerMessage, type PanelIntent, type WebviewToHost } from '../protocol/webview';
 import { safeParse } from '../protocol/validate';
 import { makeNonce, renderPanelHtml } from './panelHtml';
 
 export interface PanelEvents {
   onRerun(): void;
+  /** A vector toggle or slider in the panel. */
+  onIntent(intent: PanelIntent): void;
   log(line: string): void;
 }
 
 export class SteerPanel implements vscode.Disposable {
   private ready = false;
-  private latest: HostToWebview | undefined;
+  private latest: Exclude<HostToWebview, InspectLayerMessage> | undefined;
   private readonly disposables: vscode.Disposable[] = [];
   private disposed = false;
   readonly onDidDispose: vscode.Event<void>;
@@ -67,8 +69,13 @@ export class SteerPanel implements vscode.Disposable {
   }
 
   /** Shows `message` now if the webview is ready, else as soon as it is. */
-  post(message: HostToWebview): void {
+  post(message: Exclude<HostToWebview, InspectLayerMessage>): void {
     this.latest = message;
+    if (this.ready) void this.panel.webview.postMessage(message);
+  }
+
+  /** A one-off command to the panel on screen (not re-sent after a reload); dropped if the webview is not ready. */
+  postTransient(message: InspectLayerMessage): void {
     if (this.ready) void this.panel.webview.postMessage(message);
   }
 
@@ -99,6 +106,9 @@ export class SteerPanel implements vscode.Disposable {
         return;
       case 'rerun':
         this.events.onRerun();
+        return;
+      case 'setVector':
+        this.events.onIntent(message);
         return;
     }
   }

@@ -50,20 +50,25 @@ export interface PanelMessage {
   view: PanelViewModel;
 }
 
-export type HostToWebview = AnalyzingMessage | AnalysisMessage | ErrorMessage | PanelMessage;
+/** Shows layer k in the panel's layer inspector (the Layers view and the Inspect Layers command). */
+export interface InspectLayerMessage {
+  type: 'inspectLayer';
+  k: number;
+}
+
+export type HostToWebview = AnalyzingMessage | AnalysisMessage | ErrorMessage | PanelMessage | InspectLayerMessage;
 
 /** Settings the webview may ask the host to reveal (a closed list: the webview cannot open arbitrary UI). */
 export const REVEALABLE_SETTINGS = ['polyglotLens.modelPath', 'polyglotLens.threads'] as const;
 export type RevealableSetting = (typeof REVEALABLE_SETTINGS)[number];
 
-export type WebviewToHost = { type: 'ready' } | { type: 'openSettings'; setting: RevealableSetting } | { type: 'rerun' };
-
 /**
  * The panel's steering intents (posted by the vector toggles; slider drags are debounced in the webview and
- * the host cancels superseded requests). Kept apart from WebviewToHost until the host handles them, so the
- * host's exhaustive switch stays exhaustive: the integration adds `| PanelIntent` there.
+ * the host cancels superseded requests).
  */
 export type PanelIntent = { type: 'setVector'; id: string; enabled: boolean; layer: number; strength: number };
+
+export type WebviewToHost = { type: 'ready' } | { type: 'openSettings'; setting: RevealableSetting } | { type: 'rerun' } | PanelIntent;
 
 // ---- validators -------------------------------------------------------------------------------------
 
@@ -78,12 +83,14 @@ export const hostToWebview: Validator<HostToWebview> = discriminated<HostToWebvi
   analysis: object({ type: literal('analysis'), requestId: int, origin: promptOrigin, analysis: promptAnalysis }),
   error: object({ type: literal('error'), requestId: int, prompt: str, origin: promptOrigin, error: engineErrorInfo }),
   panel: object({ type: literal('panel'), requestId: int, prompt: str, origin: promptOrigin, view: panelViewModel }),
+  inspectLayer: object({ type: literal('inspectLayer'), k: nonNegativeInt }),
 });
 
 export const webviewToHost: Validator<WebviewToHost> = discriminated<WebviewToHost, 'type'>('type', {
   ready: object({ type: literal('ready') }),
   openSettings: object({ type: literal('openSettings'), setting: literal(...REVEALABLE_SETTINGS) }),
   rerun: object({ type: literal('rerun') }),
+  setVector: object({ type: literal('setVector'), id: str, enabled: bool, layer: nonNegativeInt, strength: num }),
 });
 
 export const panelIntent: Validator<PanelIntent> = discriminated<PanelIntent, 'type'>('type', {

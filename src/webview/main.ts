@@ -18,7 +18,7 @@ interface VsCodeApi {
   postMessage(message: WebviewToHost | PanelIntent): void;
   getState(): unknown;
   /** The last message shown; for a panel, with its view settings as `ui` (not part of the protocol: the host never reads it). */
-  setState(state: HostToWebview | (PanelMessage & { ui: PanelUiState })): void;
+  setState(state: PanelState | (PanelMessage & { ui: PanelUiState })): void;
 }
 declare function acquireVsCodeApi(): VsCodeApi;
 
@@ -177,9 +177,12 @@ let panelUi: { prompt: string; state: PanelUiState } | undefined;
 let shown: { prompt: string; view: PanelView } | undefined;
 
 /** The message on screen, saved with the panel's view settings so a reload restores both. */
-let lastSaved: HostToWebview | undefined;
+let lastSaved: PanelState | undefined;
 
-function save(message: HostToWebview): void {
+/** Host messages that are a state of the panel (everything but one-off commands to the panel on screen). */
+type PanelState = Exclude<HostToWebview, { type: 'inspectLayer' }>;
+
+function save(message: PanelState): void {
   lastSaved = message;
   vscode.setState(message.type === 'panel' && panelUi?.prompt === message.prompt ? { ...message, ui: { ...panelUi.state, focus: { ...panelUi.state.focus } } } : message);
 }
@@ -199,7 +202,7 @@ function renderPanelMessage(m: PanelMessage): Node[] {
 }
 
 /** Updates the panel on screen in place when the message is about the prompt it shows; false if it is not. */
-function updateInPlace(message: HostToWebview): boolean {
+function updateInPlace(message: PanelState): boolean {
   if (shown === undefined || (message.type !== 'panel' && message.type !== 'analyzing')) return false;
   if (message.prompt !== shown.prompt) return false;
   if (message.type === 'panel') shown.view.update(message.view);
@@ -209,7 +212,7 @@ function updateInPlace(message: HostToWebview): boolean {
   return true;
 }
 
-function render(message: HostToWebview): void {
+function render(message: PanelState): void {
   if (updateInPlace(message)) return;
   shown = undefined;
   let nodes: Node[];
@@ -238,6 +241,11 @@ window.addEventListener('message', (event: MessageEvent<unknown>) => {
     console.warn(`Polyglot Lens: ignored ${parsed.error.message}`);
     return;
   }
+  if (parsed.value.type === 'inspectLayer') {
+    // Not a new state of the panel: it moves the inspector of the panel on screen (if any).
+    shown?.view.inspectLayer(parsed.value.k);
+    return;
+  }
   const keepSaved = parsed.value.type === 'analyzing' && shown?.prompt === parsed.value.prompt;
   render(parsed.value);
   // Saved so that VS Code can restore the panel after a reload without re-running the model (a pending
@@ -247,7 +255,7 @@ window.addEventListener('message', (event: MessageEvent<unknown>) => {
 
 const savedRaw = vscode.getState();
 const saved = safeParse(hostToWebview, savedRaw, 'saved state');
-if (saved.ok && saved.value.type !== 'analyzing') {
+if (saved.ok && saved.value.type !== 'analyzing' && saved.value.type !== 'inspectLayer') {
   if (saved.value.type === 'panel') panelUi = { prompt: saved.value.prompt, state: restoredUiState((savedRaw as { ui?: unknown }).ui, saved.value.view) };
   render(saved.value);
   lastSaved = saved.value;

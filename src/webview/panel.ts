@@ -78,6 +78,15 @@ export class PanelView {
     this.drawAll(!userInVectors);
   }
 
+  /** Shows layer k in the inspector and scrolls it into view (the Layers view / Inspect Layers command). */
+  inspectLayer(k: number): void {
+    if (!this.vm.layers.some((l) => l.k === k)) return;
+    this.ui.inspectorLayer = k;
+    this.drawInspector();
+    this.onUiChange();
+    this.inspectorSlot.scrollIntoView({ block: 'start' });
+  }
+
   /** A newer analysis of this prompt is on its way: keep showing this one, with a progress bar. */
   setBusy(busy: boolean): void {
     this.busy.hidden = !busy;

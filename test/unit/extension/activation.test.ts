@@ -23,7 +23,15 @@ interface Recorded {
 function fakeVscode(rec: Recorded): unknown {
   const disposable = { dispose: () => undefined };
   const log = { info: () => undefined, warn: () => undefined, error: () => undefined, dispose: () => undefined };
+  // Enough of vscode.EventEmitter for what activation constructs (events are never fired here).
+  class EventEmitter {
+    readonly event = () => disposable;
+    fire(): void {}
+    dispose(): void {}
+  }
   return {
+    EventEmitter,
+    l10n: { t: (message: string, ...args: unknown[]) => message.replace(/\{(\d+)\}/g, (_: string, i: string) => String(args[Number(i)])) },
     commands: {
       registerCommand: (id: string, fn: (...args: unknown[]) => unknown) => {
         rec.commands.set(id, fn);
@@ -42,8 +50,9 @@ function fakeVscode(rec: Recorded): unknown {
         return Promise.resolve(undefined);
       },
       activeTextEditor: undefined,
+      onDidChangeTextEditorSelection: () => disposable,
     },
-    workspace: { getConfiguration: () => ({ get: () => undefined }) },
+    workspace: { getConfiguration: () => ({ get: () => undefined }), onDidChangeConfiguration: () => disposable },
   };
 }
 
@@ -67,7 +76,7 @@ test('activation registers Steer Prompt and the panel serializer, and starts no 
     const context = { subscriptions, extensionPath: REPO_ROOT, extensionUri: { fsPath: REPO_ROOT }, asAbsolutePath: (p: string) => path.join(REPO_ROOT, p) };
     const api = ext.activate(context);
 
-    assert.deepEqual([...rec.commands.keys()], ['polyglotLens.steerPrompt']);
+    for (const id of ['polyglotLens.steerPrompt', 'polyglotLens.inspectLayers']) assert.ok(rec.commands.has(id), `${id} is registered`);
     assert.deepEqual(rec.serializers, ['polyglotLens.steerPanel']);
     assert.equal(api.isEngineRunning(), false);
     assert.equal(workersStarted, 0, 'no worker thread at activation');
