@@ -34,7 +34,7 @@ export function readSettings(config: vscode.WorkspaceConfiguration): LensSetting
   return {
     modelPath: typeof modelPath === 'string' ? modelPath.trim() : '',
     threads: clampInt(config.get<unknown>('threads'), 0, 64, 0),
-    promptScope: scope === 'paragraph' ? 'paragraph' : 'line',
+    promptScope: scope === 'paragraph' || scope === 'line' ? scope : 'auto',
     topK: clampInt(config.get<unknown>('topK'), 1, 50, 5),
     steeringVectors: readVectors(config.get<unknown>('steeringVectors')),
     maxNewTokens: clampInt(config.get<unknown>('maxNewTokens'), 0, 512, 24),

@@ -302,6 +302,7 @@ function promptAt(editor: vscode.TextEditor): PromptRequest | undefined {
     selectionStart: doc.offsetAt(editor.selection.start),
     selectionEnd: doc.offsetAt(editor.selection.end),
     scope: settings.promptScope,
+    languageId: doc.languageId,
   });
   if (found === undefined) return undefined;
   return { prompt: found.text, origin: { kind: found.kind, fileName: path.basename(doc.fileName), line: doc.positionAt(found.start).line } };

@@ -24,9 +24,10 @@ function config(values: Record<string, unknown>): vscode.WorkspaceConfiguration 
 
 test('settings are clamped and defaulted instead of trusted', () => {
   const rest = { steeringVectors: [], maxNewTokens: 24, temperature: 0.7, seed: 0, executionProviders: ['cpu'] };
-  assert.deepEqual(readSettings(config({})), { modelPath: '', threads: 0, promptScope: 'line', topK: 5, ...rest });
+  assert.deepEqual(readSettings(config({})), { modelPath: '', threads: 0, promptScope: 'auto', topK: 5, ...rest });
   assert.deepEqual(readSettings(config({ modelPath: '  /m  ', threads: 99, promptScope: 'paragraph', topK: 0 })), { modelPath: '/m', threads: 64, promptScope: 'paragraph', topK: 1, ...rest });
-  assert.deepEqual(readSettings(config({ modelPath: 3, threads: 'two', promptScope: 'page', topK: 7.6 })), { modelPath: '', threads: 0, promptScope: 'line', topK: 8, ...rest });
+  assert.deepEqual(readSettings(config({ modelPath: 3, threads: 'two', promptScope: 'page', topK: 7.6 })), { modelPath: '', threads: 0, promptScope: 'auto', topK: 8, ...rest });
+  assert.equal(readSettings(config({ promptScope: 'line' })).promptScope, 'line');
   // Steering vectors: malformed entries are dropped, values clamped, unknown providers ignored.
   const s = readSettings(config({ steeringVectors: [{ vector: ' fr-en ', strength: 5000, positions: 'all' }, { vector: '' }, 'x', { vector: 'de-en', layer: -1, positions: 'everywhere' }], maxNewTokens: 9999, temperature: -1, executionProviders: ['cuda', 'quantum'] }));
   assert.deepEqual(s.steeringVectors, [{ vector: 'fr-en', strength: 1000, positions: 'all' }, { vector: 'de-en' }]);
