@@ -4,7 +4,8 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['dist/**', 'node_modules/**', '.vscode-test/**', 'test-results/**', '.cache/**', 'models/**', '**/*.d.ts'],
+    // examples/ is a workspace for users to open (sample prompts in code files), not project code.
+    ignores: ['dist/**', 'node_modules/**', '.vscode-test/**', 'test-results/**', '.cache/**', 'models/**', 'examples/**', '**/*.d.ts'],
   },
   eslint.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
