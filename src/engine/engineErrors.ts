@@ -3,7 +3,8 @@
  * {@link EngineError} codes, with a hint that says what to do. The worker and the CLI both report errors
  * through this, so a user sees the same message and advice in the panel and in a terminal.
  */
-import { AnalysisInputError } from './analysis/errors';
+import { AnalysisInputError, LanguageIdError } from './analysis/errors';
+import { CorpusError } from './corpus/errors';
 import { InferenceError, InvalidArgumentError, ModelError, ModelFolderError, OnnxFormatError, ResidualStreamError, SurgeryError, LOCATOR_OVERRIDE_FILE } from './model/errors';
 import { GgufExportError, SteeringInputError, VectorCompatibilityError, VectorFileError } from './steering/errors';
 import { EngineError } from '../protocol/errors';
@@ -34,5 +35,8 @@ export function toEngineError(err: unknown): unknown {
     return new EngineError('VECTOR_INVALID', err.message, 'Use a vector name from the model\'s vectors/index.json or a .safetensors/.gguf file made for this model (`polyglot-lens extract`).', cause);
   }
   if (err instanceof AnalysisInputError) return new EngineError('INVALID_REQUEST', err.message, undefined, cause);
+  // The corpus message names the file, the line and the fix already.
+  if (err instanceof CorpusError) return new EngineError('INVALID_REQUEST', err.message, undefined, cause);
+  if (err instanceof LanguageIdError) return new EngineError('INTERNAL', err.message, 'Language identification ships with the extension; reinstalling it restores the files.', cause);
   return err;
 }

@@ -19,6 +19,7 @@ import { EngineError, toEngineErrorInfo } from '../protocol/errors';
 import { safeParse } from '../protocol/validate';
 import { toEngineError } from './engineErrors';
 import { ModelRuntime, runtimeKey, type RuntimeOptions } from './modelRuntime';
+import { computeVector, exportVector, inspectCorpus, inspectVectorFile, sweepVector } from './vectorJobs';
 
 export type ModelLoader = (dir: string, options: RuntimeOptions) => Promise<ModelRuntime>;
 
@@ -116,6 +117,7 @@ export class EngineService {
     const onProgress = (event: ProgressEvent): void => {
       if (!signal.aborted) this.post({ type: 'progress', id, event });
     };
+    if (request.type === 'inspectCorpus') return { type: 'corpusInfo', id, info: await inspectCorpus(request.file) }; // no model needed
     const { runtime, loadMs } = await this.model(request.model, onProgress);
     if (signal.aborted) throw new EngineError('CANCELLED', 'Cancelled.');
     switch (request.type) {
@@ -131,6 +133,14 @@ export class EngineService {
       }
       case 'logitLens':
         return { type: 'logitLens', id, result: await runtime.logitLens(request.prompt, { position: request.position, topK: request.topK, vectors: request.vectors }) };
+      case 'computeVector':
+        return { type: 'vectorComputed', id, result: await computeVector(runtime, request, { signal, onProgress }) };
+      case 'sweepVector':
+        return { type: 'sweepDone', id, report: await sweepVector(runtime, request, { signal, onProgress }) };
+      case 'exportVector':
+        return { type: 'vectorExported', id, result: await exportVector(runtime, request) };
+      case 'inspectVectorFile':
+        return { type: 'vectorFileInfo', id, info: await inspectVectorFile(runtime, request) };
     }
   }
 

@@ -9,6 +9,16 @@ import { Worker } from 'node:worker_threads';
 import {
   engineReply,
   type AnalyzeRequest,
+  type ComputedVector,
+  type ComputeVectorRequest,
+  type CorpusInfo,
+  type ExportedVector,
+  type ExportVectorRequest,
+  type InspectVectorFileRequest,
+  type SweepReport,
+  type SweepVectorRequest,
+  type VectorFileInfo,
+  type VectorJobRequest,
   type EngineReply,
   type EngineRequest,
   type GenerateRequest,
@@ -36,6 +46,10 @@ export type AnalyzeParams = Omit<AnalyzeRequest, 'type' | 'id'>;
 export type GenerateParams = Omit<GenerateRequest, 'type' | 'id'>;
 export type LogitLensParams = Omit<LogitLensRequest, 'type' | 'id'>;
 export type LoadModelParams = Omit<LoadModelRequest, 'type' | 'id'>;
+export type ComputeVectorParams = Omit<ComputeVectorRequest, 'type' | 'id'>;
+export type SweepVectorParams = Omit<SweepVectorRequest, 'type' | 'id'>;
+export type ExportVectorParams = Omit<ExportVectorRequest, 'type' | 'id'>;
+export type InspectVectorFileParams = Omit<InspectVectorFileRequest, 'type' | 'id'>;
 
 /** Per-request options: a supersede key (a newer request under the same key cancels this one) and a progress callback. */
 export interface RequestOptions {
@@ -43,7 +57,8 @@ export interface RequestOptions {
   onProgress?: (event: ProgressEvent) => void;
 }
 
-type WorkRequestBody = Omit<AnalyzeRequest, 'id'> | Omit<GenerateRequest, 'id'> | Omit<LogitLensRequest, 'id'> | Omit<LoadModelRequest, 'id'>;
+type WorkRequestBody = Omit<AnalyzeRequest, 'id'> | Omit<GenerateRequest, 'id'> | Omit<LogitLensRequest, 'id'> | Omit<LoadModelRequest, 'id'> | DistributiveOmit<VectorJobRequest, 'id'>;
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 interface Pending {
   resolve: (result: unknown) => void;
@@ -88,6 +103,31 @@ export class EngineClient {
   /** Loads (and surgers, on first use) a model without analysing anything. */
   loadModel(params: LoadModelParams, options?: RequestOptions): Promise<{ model: ModelSummary; loadMs: number }> {
     return this.request<{ model: ModelSummary; loadMs: number }>({ type: 'loadModel', ...params }, options);
+  }
+
+  /** The languages of a parallel corpus (.jsonl/.tsv) and their row counts; validates the file. */
+  inspectCorpus(file: string, options?: RequestOptions): Promise<CorpusInfo> {
+    return this.request<CorpusInfo>({ type: 'inspectCorpus', file }, options);
+  }
+
+  /** Extracts a vector from a parallel corpus and writes it (atomically); `fraction` progress events; cancellable. */
+  computeVector(params: ComputeVectorParams, options?: RequestOptions): Promise<ComputedVector> {
+    return this.request<ComputedVector>({ type: 'computeVector', ...params }, options);
+  }
+
+  /** A layer × strength sweep of a vector; `fraction` progress events; cancellable between batches. */
+  sweepVector(params: SweepVectorParams, options?: RequestOptions): Promise<SweepReport> {
+    return this.request<SweepReport>({ type: 'sweepVector', ...params }, options);
+  }
+
+  /** Writes one layer of a vector as a GGUF control vector or a native safetensors file. */
+  exportVector(params: ExportVectorParams, options?: RequestOptions): Promise<ExportedVector> {
+    return this.request<ExportedVector>({ type: 'exportVector', ...params }, options);
+  }
+
+  /** Loads a vector file in the worker and checks it against the model. */
+  inspectVectorFile(params: InspectVectorFileParams, options?: RequestOptions): Promise<VectorFileInfo> {
+    return this.request<VectorFileInfo>({ type: 'inspectVectorFile', ...params }, options);
   }
 
   private request<T>(body: WorkRequestBody, options: RequestOptions = {}): Promise<T> {
@@ -212,6 +252,17 @@ export class EngineClient {
         return;
       case 'modelLoaded':
         this.settle(reply.id, { model: reply.model, loadMs: reply.loadMs });
+        return;
+      case 'corpusInfo':
+      case 'vectorFileInfo':
+        this.settle(reply.id, reply.info);
+        return;
+      case 'vectorComputed':
+      case 'vectorExported':
+        this.settle(reply.id, reply.result);
+        return;
+      case 'sweepDone':
+        this.settle(reply.id, reply.report);
         return;
       case 'error': {
         if (reply.id === null) {

@@ -100,7 +100,162 @@ export interface CancelRequest {
   target: RequestId;
 }
 
-export type EngineRequest = LoadModelRequest | AnalyzeRequest | GenerateRequest | LogitLensRequest | CancelRequest;
+// ---- vector jobs: corpora, extraction, sweeps, export, vector files (the tree view's and the commands' work) ----
+
+/** Vector methods the engine computes from pooled states (the same list as src/engine/steering/methods.ts). */
+export const VECTOR_METHODS = ['diffmean', 'diffmean-monolingual', 'pca', 'probe', 'projection'] as const;
+export type VectorMethod = (typeof VECTOR_METHODS)[number];
+
+/** Reads a parallel corpus (.jsonl/.tsv) and says which languages it has; no model involved. */
+export interface InspectCorpusRequest {
+  type: 'inspectCorpus';
+  id: RequestId;
+  /** Absolute path of the corpus file. */
+  file: string;
+}
+
+/** Extracts a source→target vector at every layer from a parallel corpus and writes it (atomically) to `out`. */
+export interface ComputeVectorRequest {
+  type: 'computeVector';
+  id: RequestId;
+  model: ModelSpec;
+  corpus: string;
+  source: string;
+  target: string;
+  method: VectorMethod;
+  /** Pairs to use: the first rows that have both languages, in corpus order (default 200). */
+  sentences?: number;
+  /** Sentence pooling of the hidden states (default mean over content tokens). */
+  pooling?: 'mean' | 'last';
+  /** Absolute path of the .safetensors file to write. */
+  out: string;
+}
+
+/** A layer × strength sweep of one vector on a parallel corpus (language control with lid.176, chrF). */
+export interface SweepVectorRequest {
+  type: 'sweepVector';
+  id: RequestId;
+  model: ModelSpec;
+  /** A bundled vector name or a .safetensors/.gguf path. */
+  vector: string;
+  corpus: string;
+  /** Default: the vector's languages. */
+  source?: string;
+  target?: string;
+  /** Default: every layer k ≥ 1 the vector has. */
+  layers?: number[];
+  /** Strengths as multiples of each layer's natural strength ‖v_k‖ / mean activation norm (default 0.5, 1, 2, 3). */
+  multiples?: number[];
+  positions?: SteerPositions;
+  /** Prompts per cell (default 8) and tokens per continuation (default 16). */
+  prompts?: number;
+  maxNewTokens?: number;
+}
+
+/** Writes one layer of a vector, at a strength, as a llama.cpp control vector (GGUF) or a native safetensors file. */
+export interface ExportVectorRequest {
+  type: 'exportVector';
+  id: RequestId;
+  model: ModelSpec;
+  vector: string;
+  format: 'gguf' | 'safetensors';
+  layer: number;
+  /** In the vector's strength unit; baked into a GGUF (llama.cpp's scale 1 reproduces it), the default of a safetensors. */
+  strength: number;
+  positions?: SteerPositions;
+  out: string;
+}
+
+/** Loads a vector file and checks it against the model (hidden size, layers). */
+export interface InspectVectorFileRequest {
+  type: 'inspectVectorFile';
+  id: RequestId;
+  model: ModelSpec;
+  file: string;
+}
+
+export type VectorJobRequest = InspectCorpusRequest | ComputeVectorRequest | SweepVectorRequest | ExportVectorRequest | InspectVectorFileRequest;
+
+export interface CorpusInfo {
+  file: string;
+  rows: number;
+  /** Languages in first-seen order with the number of rows that have each. */
+  languages: { code: string; rows: number }[];
+}
+
+export interface ComputedVector {
+  file: string;
+  source: string;
+  target: string;
+  method: VectorMethod;
+  pairs: number;
+  /** Layers k the file has a direction for. */
+  layers: number[];
+  /** The setting written into the file as its default (see `naturalStrengths`). */
+  defaultLayer: number;
+  defaultStrength: number;
+  /** Per layer k = 0..L: ‖v_k‖ / mean activation norm, the strength that moves the source mean onto the target mean (0 where absent). */
+  naturalStrengths: number[];
+  modelHash: string;
+}
+
+export interface SweepCellInfo {
+  layer: number;
+  /** In units of the layer's mean activation norm. */
+  strength: number;
+  multiple: number;
+  /** 0..100. */
+  languageControl: number;
+  degenerate: number;
+  chrF: number;
+}
+
+export interface SweepReport {
+  vector: string;
+  source: string;
+  target: string;
+  corpus: string;
+  prompts: number;
+  maxNewTokens: number;
+  layers: number[];
+  multiples: number[];
+  /** Layer-major: cells[i * multiples.length + j] is (layers[i], multiples[j]). */
+  cells: SweepCellInfo[];
+  /** The weakest cell whose language control is within one prompt of the best (then chrF). */
+  best: SweepCellInfo;
+}
+
+export interface ExportedVector {
+  file: string;
+  format: 'gguf' | 'safetensors';
+  layer: number;
+  /** GGUF: llama.cpp's direction index b = k − 1 and the coefficient baked into it. */
+  direction?: number;
+  coefficient?: number;
+  bytes: number;
+  warnings: string[];
+}
+
+export interface VectorFileInfo {
+  file: string;
+  kind: 'safetensors' | 'gguf';
+  method: string;
+  /** '' when the file does not say. */
+  source: string;
+  target: string;
+  layers: number[];
+  defaultLayer: number | null;
+  defaultStrength: number | null;
+  defaultPositions: SteerPositions;
+  hiddenSize: number;
+  pairs: number;
+  modelHash: string;
+  /** False when the file names another checkpoint (it is still applied, with a warning). */
+  sameModel: boolean;
+  warnings: string[];
+}
+
+export type EngineRequest = LoadModelRequest | AnalyzeRequest | GenerateRequest | LogitLensRequest | VectorJobRequest | CancelRequest;
 
 export interface TokenInfo {
   id: number;
@@ -232,7 +387,9 @@ export interface LogitLensResult {
 /** Progress of a running request. */
 export type ProgressEvent =
   | { kind: 'stage'; stage: 'loading' | 'forward' | 'steered-forward' | 'generating-base' | 'generating-steered' }
-  | { kind: 'token'; stream: 'base' | 'steered'; index: number; tokenId: number; text: string };
+  | { kind: 'token'; stream: 'base' | 'steered'; index: number; tokenId: number; text: string }
+  /** Long vector jobs: `done` of `total` units (sentences, continuations), `label` names the unit. */
+  | { kind: 'fraction'; done: number; total: number; label: string };
 
 export interface HelloReply {
   type: 'hello';
@@ -277,7 +434,14 @@ export interface ErrorReply {
   error: EngineErrorInfo;
 }
 
-export type EngineReply = HelloReply | ModelLoadedReply | AnalysisReply | GeneratedReply | LogitLensReply | ProgressReply | ErrorReply;
+export type VectorJobReply =
+  | { type: 'corpusInfo'; id: RequestId; info: CorpusInfo }
+  | { type: 'vectorComputed'; id: RequestId; result: ComputedVector }
+  | { type: 'sweepDone'; id: RequestId; report: SweepReport }
+  | { type: 'vectorExported'; id: RequestId; result: ExportedVector }
+  | { type: 'vectorFileInfo'; id: RequestId; info: VectorFileInfo };
+
+export type EngineReply = HelloReply | ModelLoadedReply | AnalysisReply | GeneratedReply | LogitLensReply | VectorJobReply | ProgressReply | ErrorReply;
 
 // ---- validators -------------------------------------------------------------------------------------
 
@@ -318,11 +482,92 @@ const prompt: Validator<string> = (v, path) => {
 };
 const topK = ranged(1, 50, true);
 
+const languageCode: Validator<string> = (v, path) => {
+  const s = str(v, path);
+  if (!/^[a-z]{2,3}$/.test(s)) throw new ProtocolError(`expected a language code such as fr, got ${JSON.stringify(s)}`, path);
+  return s;
+};
+const filePath: Validator<string> = (v, path) => {
+  const s = str(v, path);
+  if (s.trim() === '') throw new ProtocolError('empty file path', path);
+  return s;
+};
+const layerList = arrayOf(ranged(0, 1024, true), 1025);
+const vectorPositions = literal(...STEER_POSITIONS);
+const vectorJobRequests = {
+  inspectCorpus: object({ type: literal('inspectCorpus'), id: int, file: filePath }),
+  computeVector: object({
+    type: literal('computeVector'),
+    id: int,
+    model: modelSpec,
+    corpus: filePath,
+    source: languageCode,
+    target: languageCode,
+    method: literal(...VECTOR_METHODS),
+    sentences: optional(ranged(2, 1_000_000, true)),
+    pooling: optional(literal('mean', 'last')),
+    out: filePath,
+  }),
+  sweepVector: object({
+    type: literal('sweepVector'),
+    id: int,
+    model: modelSpec,
+    vector: filePath,
+    corpus: filePath,
+    source: optional(languageCode),
+    target: optional(languageCode),
+    layers: optional(layerList),
+    multiples: optional(arrayOf(ranged(-100, 100, false), 16)),
+    positions: optional(vectorPositions),
+    prompts: optional(ranged(1, 1000, true)),
+    maxNewTokens: optional(ranged(1, MAX_NEW_TOKENS, true)),
+  }),
+  exportVector: object({ type: literal('exportVector'), id: int, model: modelSpec, vector: filePath, format: literal('gguf', 'safetensors'), layer: ranged(0, 1024, true), strength: ranged(-1000, 1000, false), positions: optional(vectorPositions), out: filePath }),
+  inspectVectorFile: object({ type: literal('inspectVectorFile'), id: int, model: modelSpec, file: filePath }),
+};
+
+const sweepCell: Validator<SweepCellInfo> = object({ layer: nonNegativeInt, strength: num, multiple: num, languageControl: num, degenerate: nonNegativeInt, chrF: num });
+const vectorJobReplies = {
+  corpusInfo: object({ type: literal('corpusInfo'), id: int, info: object({ file: str, rows: nonNegativeInt, languages: arrayOf(object({ code: str, rows: nonNegativeInt })) }) }),
+  vectorComputed: object({
+    type: literal('vectorComputed'),
+    id: int,
+    result: object({ file: str, source: str, target: str, method: literal(...VECTOR_METHODS), pairs: nonNegativeInt, layers: arrayOf(nonNegativeInt), defaultLayer: nonNegativeInt, defaultStrength: num, naturalStrengths: arrayOf(num), modelHash: str }),
+  }),
+  sweepDone: object({
+    type: literal('sweepDone'),
+    id: int,
+    report: object({ vector: str, source: str, target: str, corpus: str, prompts: nonNegativeInt, maxNewTokens: nonNegativeInt, layers: arrayOf(nonNegativeInt), multiples: arrayOf(num), cells: arrayOf(sweepCell), best: sweepCell }),
+  }),
+  vectorExported: object({ type: literal('vectorExported'), id: int, result: object({ file: str, format: literal('gguf', 'safetensors'), layer: nonNegativeInt, direction: optional(nonNegativeInt), coefficient: optional(num), bytes: nonNegativeInt, warnings: arrayOf(str) }) }),
+  vectorFileInfo: object({
+    type: literal('vectorFileInfo'),
+    id: int,
+    info: object({
+      file: str,
+      kind: literal('safetensors', 'gguf'),
+      method: str,
+      source: str,
+      target: str,
+      layers: arrayOf(nonNegativeInt),
+      defaultLayer: nullable(nonNegativeInt),
+      defaultStrength: nullable(num),
+      defaultPositions: vectorPositions,
+      hiddenSize: nonNegativeInt,
+      pairs: nonNegativeInt,
+      modelHash: str,
+      sameModel: bool,
+      warnings: arrayOf(str),
+    }),
+  }),
+};
+
 export const engineRequest: Validator<EngineRequest> = discriminated<EngineRequest, 'type'>('type', {
   loadModel: object({ type: literal('loadModel'), id: int, model: modelSpec }),
   analyze: object({ type: literal('analyze'), id: int, model: modelSpec, prompt, topK, vectors: steeringSpecs, generation: optional(generationSpec) }),
   generate: object({ type: literal('generate'), id: int, model: modelSpec, prompt, vectors: steeringSpecs, generation: generationSpec }),
   logitLens: object({ type: literal('logitLens'), id: int, model: modelSpec, prompt, position: optional(nonNegativeInt), topK, vectors: steeringSpecs }),
+  ...vectorJobRequests,
   cancel: object({ type: literal('cancel'), id: int, target: int }),
 });
 
@@ -375,6 +620,7 @@ const logitLensResult: Validator<LogitLensResult> = object({
 const progressEvent: Validator<ProgressEvent> = discriminated<ProgressEvent, 'kind'>('kind', {
   stage: object({ kind: literal('stage'), stage: literal('loading', 'forward', 'steered-forward', 'generating-base', 'generating-steered') }),
   token: object({ kind: literal('token'), stream: literal('base', 'steered'), index: nonNegativeInt, tokenId: nonNegativeInt, text: str }),
+  fraction: object({ kind: literal('fraction'), done: nonNegativeInt, total: nonNegativeInt, label: str }),
 });
 
 export const engineReply: Validator<EngineReply> = discriminated<EngineReply, 'type'>('type', {
@@ -383,6 +629,7 @@ export const engineReply: Validator<EngineReply> = discriminated<EngineReply, 't
   analysis: object({ type: literal('analysis'), id: int, analysis: promptAnalysis }),
   generated: object({ type: literal('generated'), id: int, result: generationResult }),
   logitLens: object({ type: literal('logitLens'), id: int, result: logitLensResult }),
+  ...vectorJobReplies,
   progress: object({ type: literal('progress'), id: int, event: progressEvent }),
   error: object({ type: literal('error'), id: nullable(int), error: engineErrorInfo }),
 });

@@ -71,7 +71,7 @@ test('generate streams tokens to the host as progress events and resolves with t
   const stages: string[] = [];
   const g = await client.generate(
     { model: { dir: info.dir, threads: 1 }, prompt: 'the cat', generation: { maxNewTokens: 6, temperature: 0, topP: 1, seed: 0 } },
-    { onProgress: (e) => (e.kind === 'token' ? tokens.push(e.tokenId) : stages.push(e.stage)) },
+    { onProgress: (e) => (e.kind === 'token' ? tokens.push(e.tokenId) : e.kind === 'stage' ? stages.push(e.stage) : undefined) },
   );
   assert.deepEqual(tokens, g.continuation.tokenIds);
   assert.equal(tokens.length, 6);
