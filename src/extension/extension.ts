@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { STEER_PANEL_VIEW_TYPE } from '../protocol/webview';
 import { EngineClient } from './engineClient';
+import { registerPromptHover } from './hover';
 import { SteerController } from './steerController';
 import { VectorState } from './vectorState';
 
@@ -36,6 +37,7 @@ export function activate(context: vscode.ExtensionContext): PolyglotLensApi {
       },
     }),
   );
+  registerPromptHover(context, { engine, modelDir: () => controller.modelDir(), vectorSpecs: () => vectors.specs(), log: (line) => log.warn(line) });
   log.info('Polyglot Lens activated; the engine starts on the first Steer Prompt.');
   return { isEngineRunning: () => engine.isRunning };
 }

@@ -18,6 +18,7 @@ interface Recorded {
   commands: Map<string, (...args: unknown[]) => unknown>;
   serializers: string[];
   messages: string[];
+  hoverSelectors: unknown[];
 }
 
 function fakeVscode(rec: Recorded): unknown {
@@ -53,12 +54,18 @@ function fakeVscode(rec: Recorded): unknown {
       onDidChangeTextEditorSelection: () => disposable,
     },
     workspace: { getConfiguration: () => ({ get: () => undefined }), onDidChangeConfiguration: () => disposable },
+    languages: {
+      registerHoverProvider: (selector: unknown) => {
+        rec.hoverSelectors.push(selector);
+        return disposable;
+      },
+    },
   };
 }
 
 test('activation registers Steer Prompt and the panel serializer, and starts no engine', async () => {
   ensureBuilt();
-  const rec: Recorded = { commands: new Map(), serializers: [], messages: [] };
+  const rec: Recorded = { commands: new Map(), serializers: [], messages: [], hoverSelectors: [] };
   const vscode = fakeVscode(rec);
   const realLoad = (Module as unknown as { _load: (request: string, ...rest: unknown[]) => unknown })._load;
   let workersStarted = 0;
@@ -78,6 +85,7 @@ test('activation registers Steer Prompt and the panel serializer, and starts no 
 
     for (const id of ['polyglotLens.steerPrompt', 'polyglotLens.inspectLayers']) assert.ok(rec.commands.has(id), `${id} is registered`);
     assert.deepEqual(rec.serializers, ['polyglotLens.steerPanel']);
+    assert.deepEqual(rec.hoverSelectors, [[{ scheme: 'file' }, { scheme: 'untitled' }]], 'the prompt hover, for files and untitled documents');
     assert.equal(api.isEngineRunning(), false);
     assert.equal(workersStarted, 0, 'no worker thread at activation');
     const loaded = Object.keys(requireHere.cache);

@@ -47,7 +47,7 @@ test('engines.vscode and @types/vscode are no newer than the VS Code the e2e tes
 test('settings live under polyglotLens.*, and a workspace cannot point an untrusted folder at a model', () => {
   const keys = Object.keys(manifest.contributes.configuration.properties);
   assert.ok(keys.length >= 2);
-  for (const k of keys) assert.match(k, /^polyglotLens\.[a-zA-Z]+$/);
+  for (const k of keys) assert.match(k, /^polyglotLens\.[a-zA-Z]+(?:\.[a-zA-Z]+)?$/);
   assert.ok(keys.includes('polyglotLens.modelPath') && keys.includes('polyglotLens.threads'));
   assert.equal(manifest.capabilities.untrustedWorkspaces.supported, 'limited');
   assert.deepEqual(manifest.capabilities.untrustedWorkspaces.restrictedConfigurations, ['polyglotLens.modelPath']);
