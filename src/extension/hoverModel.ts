@@ -223,7 +223,8 @@ const NO_LANGUAGE_COLOUR = '#6e6e6e';
 /**
  * The strip: one coloured cell per layer, the language code inside while there is room (a model with many
  * layers gets plain squares). The colours are the panel's (src/protocol/palette.ts). VS Code's hover keeps a
- * `<span>` only with exactly `color:#…;background-color:#…;` as its style, which is what this writes.
+ * `<span>` only with exactly `color:#…;background-color:#…;border-radius:Npx;` (each part optional, in this
+ * order, no spaces) as its style, which is what this writes.
  */
 export function stripHtml(cells: readonly LayerCell[], languages: readonly string[]): string {
   const labelled = cells.length <= 16;
@@ -231,7 +232,7 @@ export function stripHtml(cells: readonly LayerCell[], languages: readonly strin
     .map((c) => {
       const bg = c.language === null ? NO_LANGUAGE_COLOUR : languageColour(c.language, languages);
       const label = labelled ? escapeMarkdown(c.language ?? '?') : '&nbsp;';
-      return `<span style="color:${inkFor(bg)};background-color:${bg};">&nbsp;${label}&nbsp;</span>`;
+      return `<span style="color:${inkFor(bg)};background-color:${bg};border-radius:3px;">&nbsp;${label}&nbsp;</span>`;
     })
     .join('&#8202;');
 }

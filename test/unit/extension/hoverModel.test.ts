@@ -175,7 +175,7 @@ test('strip cells: coloured by the panel palette, labelled up to 16 layers, squa
   const cells = Array.from({ length: 3 }, (_, k) => ({ layer: k, language: k === 2 ? null : 'fr', similarity: null }));
   const html = stripHtml(cells, ['en', 'fr']);
   assert.equal((html.match(/>&nbsp;fr&nbsp;</g) ?? []).length, 2);
-  assert.ok(html.includes('background-color:#6e6e6e;">&nbsp;?&nbsp;'), 'no verdict: grey');
+  assert.ok(html.includes('background-color:#6e6e6e;border-radius:3px;">&nbsp;?&nbsp;'), 'no verdict: grey');
   const many = Array.from({ length: 33 }, (_, k) => ({ layer: k, language: 'en', similarity: null }));
   assert.ok(!stripHtml(many, ['en']).includes('en'), 'a 32-layer model gets plain squares');
   assert.equal(stripText(many), 'k0–32 en');
