@@ -124,7 +124,7 @@ export class EngineService {
       case 'loadModel':
         return { type: 'modelLoaded', id, model: await runtime.summary(), loadMs };
       case 'analyze': {
-        const analysis = await runtime.analyze(request.prompt, { topK: request.topK, vectors: request.vectors, generation: request.generation, signal, onProgress });
+        const analysis = await runtime.analyze(request.prompt, { topK: request.topK, vectors: request.vectors, generation: request.generation, inspect: request.inspect, signal, onProgress });
         return { type: 'analysis', id, analysis: { ...analysis, timings: { ...analysis.timings, loadMs } } };
       }
       case 'generate': {

@@ -12,10 +12,13 @@ import { existsSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { loadCentroids, type LanguageCentroids } from './analysis/centroids';
+import { fitLayerPlane, projectOnLayerPlane, type LayerPlane } from './analysis/layerProjection';
 import { matrix } from './analysis/matrix';
+import { fastTextLanguageIdentifier, type LanguageIdentifier } from './analysis/metrics';
 import { centroidMean, nearestLanguagePerToken } from './analysis/similarity';
 import { defaultCacheDir } from './model/cache';
 import { generate, type GenerateResult } from './model/generate';
+import type { LensTopK } from './model/logitLens';
 import { openModel, type OpenedModel } from './model/openModel';
 import type { ExecutionProvider, SessionSettings } from './model/session';
 import type { SteeringPlan } from './model/steering';
@@ -28,13 +31,17 @@ import type {
   Continuation,
   GenerationResult,
   GenerationSpec,
+  InspectOptions,
   LanguageCentroidInfo,
   LayerAnalysis,
+  LayerProjection,
+  LensCandidate,
   LogitLensResult,
   ModelSummary,
   NextTokenCandidate,
   ProgressEvent,
   PromptAnalysis,
+  PromptInspection,
   SteeringSpec,
   SteerPositions,
   TokenInfo,
@@ -46,6 +53,8 @@ export interface RuntimeOptions {
   threads: number;
   executionProviders?: ExecutionProvider[];
   cacheDir?: string;
+  /** Labels continuations with their language; default: fastText lid.176 (the copy shipped in dist/ when there is one). */
+  languageIdentifier?: () => Promise<LanguageIdentifier>;
 }
 
 /** Cancellation and progress of one request. */
@@ -55,6 +64,8 @@ export interface RequestContext {
 }
 
 interface ForwardEntry {
+  /** The cache key (prompt + vector set + centroids): inspections of this pass are cached under it. */
+  key: string;
   logitsLast: Float32Array;
   hiddenStates: Float32Array[];
   layers: LayerAnalysis[];
@@ -69,6 +80,10 @@ interface ResolvedSteering {
 }
 
 const CACHE_ENTRIES = 16;
+/** Logit-lens rows per ORT run are capped so that rows × vocabulary float32 logits stay under 64 MiB. */
+const LENS_LOGITS_BUDGET = 2 ** 24;
+/** The language of a continuation fastText cannot label (empty text, or identification unavailable). */
+const UNDETERMINED = 'und';
 const POSITION_TO_PROTOCOL: Record<PositionMode, SteerPositions> = { all: 'all', prompt: 'prompt', generated: 'generated', lastPrompt: 'last-prompt-token' };
 const PROTOCOL_TO_POSITION: Record<SteerPositions, PositionMode> = { all: 'all', prompt: 'prompt', generated: 'generated', 'last-prompt-token': 'lastPrompt' };
 
@@ -124,6 +139,14 @@ export class ModelRuntime {
   private readonly forwards = new Lru<ForwardEntry>(CACHE_ENTRIES);
   /** Finished continuations, by prompt + vector set + generation settings. */
   private readonly continuations = new Lru<Continuation>(CACHE_ENTRIES);
+  /** Inspections (logit lens at every position, projections), by forward pass + inspect options. */
+  private readonly inspections = new Lru<PromptInspection>(CACHE_ENTRIES);
+  /** Per-layer PCA planes of the centroids (they do not depend on the prompt), fitted on first use. */
+  private readonly planes = new WeakMap<LanguageCentroids, Map<number, LayerPlane | null>>();
+  /** Decoded single tokens (the lens decodes thousands, mostly the same few hundred). */
+  private readonly tokenTexts = new Map<number, string>();
+  /** The language identifier, loaded on the first continuation; a failure is kept (it will not fix itself). */
+  private lid: Promise<{ identifier: LanguageIdentifier } | { warning: string }> | undefined;
   private centroids: Promise<{ centroids: LanguageCentroids; info: LanguageCentroidInfo; warning: string | null } | null> | undefined;
   private vectorIndex: Promise<VectorIndex | null> | undefined;
   /** Forward passes run so far (tests check that the cache avoids them). */
@@ -132,6 +155,7 @@ export class ModelRuntime {
   private constructor(
     readonly model: OpenedModel,
     readonly loadMs: number,
+    private readonly languageIdentifier: () => Promise<LanguageIdentifier> = () => fastTextLanguageIdentifier(),
   ) {}
 
   /** Opens (surgers on first use, then reuses the cached graphs) a model folder. */
@@ -141,7 +165,7 @@ export class ModelRuntime {
     if (!statSync(abs).isDirectory()) throw new EngineError('MODEL_NOT_FOUND', `Not a folder: ${abs}`, MODEL_SETTING_HINT);
     const started = performance.now();
     const model = await openModel(abs, { cacheDir: options.cacheDir, session: sessionSettingsFor(options) });
-    return new ModelRuntime(model, performance.now() - started);
+    return new ModelRuntime(model, performance.now() - started, options.languageIdentifier);
   }
 
   get numLayers(): number {
@@ -199,10 +223,10 @@ export class ModelRuntime {
     return { ids, tokens };
   }
 
-  /** Tokens, per-layer norms and language similarities, next tokens; steered variant and continuations on request. */
+  /** Tokens, per-layer norms and language similarities, next tokens; steered variant, continuations and inspection on request. */
   async analyze(
     prompt: string,
-    options: { topK: number; vectors?: readonly SteeringSpec[]; generation?: GenerationSpec } & RequestContext,
+    options: { topK: number; vectors?: readonly SteeringSpec[]; generation?: GenerationSpec; inspect?: InspectOptions } & RequestContext,
   ): Promise<PromptAnalysis> {
     const t0 = performance.now();
     const { ids, tokens } = this.tokenize(prompt);
@@ -216,6 +240,15 @@ export class ModelRuntime {
     const base = await this.forward(prompt, ids, null, centroids?.centroids ?? null);
     inferenceMs += base.inferenceMs;
     checkCancelled(options.signal);
+    let inspectionMs = 0;
+    const inspect = async (entry: ForwardEntry, spec: InspectOptions): Promise<PromptInspection> => {
+      const i0 = performance.now();
+      const result = await this.inspection(entry, spec, centroids?.centroids ?? null);
+      inspectionMs += performance.now() - i0;
+      checkCancelled(options.signal);
+      return result;
+    };
+    const inspection = options.inspect ? await inspect(base, options.inspect) : undefined;
 
     let steered: PromptAnalysis['steered'] = null;
     if (steering.plan) {
@@ -224,6 +257,7 @@ export class ModelRuntime {
       inferenceMs += s.inferenceMs;
       steered = { vectors: steering.applied, layers: s.layers, nextTokens: this.candidates(s.logitsLast, options.topK) };
       checkCancelled(options.signal);
+      if (options.inspect) steered.inspection = await inspect(s, options.inspect);
     }
 
     let continuations: PromptAnalysis['continuations'] = null;
@@ -239,6 +273,8 @@ export class ModelRuntime {
       }
       continuations = { base: baseText, steered: steeredText };
       generationMs = performance.now() - g0;
+      const lid = await this.lidOnce();
+      if ('warning' in lid) warnings.push(lid.warning);
     }
 
     return {
@@ -246,11 +282,12 @@ export class ModelRuntime {
       tokens,
       nextTokens: this.candidates(base.logitsLast, options.topK),
       model: await this.summary(),
-      timings: { loadMs: 0, tokenizeMs, inferenceMs, ...(generationMs !== undefined ? { generationMs } : {}) },
+      timings: { loadMs: 0, tokenizeMs, inferenceMs, ...(generationMs !== undefined ? { generationMs } : {}), ...(options.inspect ? { inspectionMs } : {}) },
       layers: base.layers,
       centroids: centroids?.info ?? null,
       steered,
       continuations,
+      ...(inspection ? { inspection } : {}),
       warnings,
     };
   }
@@ -261,7 +298,10 @@ export class ModelRuntime {
     const steering = await this.resolveSteering(vectors);
     const g0 = performance.now();
     const continuation = await this.continuation(prompt, ids, steering.plan ? steering : null, generation, steering.plan ? 'steered' : 'base', context, false);
-    return { prompt, promptTokens: ids.length, vectors: steering.applied, continuation, timings: { loadMs: 0, generationMs: performance.now() - g0 } };
+    const generationMs = performance.now() - g0;
+    const lid = await this.lidOnce();
+    const warnings = [...steering.warnings, ...('warning' in lid ? [lid.warning] : [])];
+    return { prompt, promptTokens: ids.length, vectors: steering.applied, continuation, timings: { loadMs: 0, generationMs }, ...(warnings.length > 0 ? { warnings } : {}) };
   }
 
   /** Top-k next tokens read from every layer's hidden state at one position (the model's own final norm + unembedding). */
@@ -272,13 +312,7 @@ export class ModelRuntime {
     const steering = await this.resolveSteering(options.vectors ?? []);
     const entry = await this.forward(prompt, ids, steering.plan ? steering : null, null);
     const rows = await this.model.lens.atPosition(entry.hiddenStates, position, options.topK);
-    const decode = (id: number): string => this.model.folder.tokenizer.decode([id]);
-    return {
-      prompt,
-      tokens,
-      position,
-      layers: rows.map((r, k) => ({ layer: k, candidates: r.ids.map((id, i) => ({ id, text: decode(id), logit: r.logits[i] ?? 0, probability: Math.exp(r.logProbs[i] ?? -Infinity) })) })),
-    };
+    return { prompt, tokens, position, layers: rows.map((r, k) => ({ layer: k, candidates: this.lensCandidates(r) })) };
   }
 
   async dispose(): Promise<void> {
@@ -348,6 +382,86 @@ export class ModelRuntime {
     return { key: JSON.stringify(keyParts), plan, applied, warnings };
   }
 
+  /** The language identifier, loaded once; a load failure becomes a warning (continuations are then 'und'). */
+  private lidOnce(): Promise<{ identifier: LanguageIdentifier } | { warning: string }> {
+    this.lid ??= this.languageIdentifier().then(
+      (identifier) => ({ identifier }),
+      (err: unknown) => ({ warning: `Language identification is unavailable (${err instanceof Error ? err.message : String(err)}); continuations are labelled 'und'.` }),
+    );
+    return this.lid;
+  }
+
+  /** The continuation's language by lid.176 ('und' for empty text, or when identification is unavailable or fails). */
+  private async labelLanguage(text: string): Promise<{ language: string; confidence?: number }> {
+    const lid = await this.lidOnce();
+    if ('warning' in lid) return { language: UNDETERMINED };
+    try {
+      const best = (await lid.identifier.identify(text, 1))[0];
+      return best ? { language: best.language, confidence: best.probability } : { language: UNDETERMINED };
+    } catch {
+      return { language: UNDETERMINED };
+    }
+  }
+
+  /** Logit lens at every layer and prompt position, and the per-layer projections (cached per forward pass + options). */
+  private async inspection(entry: ForwardEntry, spec: InspectOptions, centroids: LanguageCentroids | null): Promise<PromptInspection> {
+    const key = JSON.stringify([entry.key, spec.lensTopK, spec.projection]);
+    const cached = this.inspections.get(key);
+    if (cached) return cached;
+    const vocab = this.model.folder.config.vocabSize ?? this.model.folder.tokenizer.vocabSize;
+    const rows = await this.model.lens.everyPosition(entry.hiddenStates, spec.lensTopK, Math.floor(LENS_LOGITS_BUDGET / Math.max(1, vocab)));
+    const lens = rows.map((layer) => layer.map((r) => this.lensCandidates(r)));
+    let projections: LayerProjection[] | null = null;
+    if (spec.projection && centroids) {
+      const H = this.model.hiddenSize;
+      projections = [];
+      entry.hiddenStates.forEach((h, k) => {
+        const plane = this.layerPlane(centroids, k);
+        if (!plane) return; // a centroid file may cover only some layers
+        projections?.push({
+          layer: k,
+          explained: [round(plane.explained[0]), round(plane.explained[1])],
+          centroids: plane.centroids.map((p) => ({ language: p.language, x: round(p.x), y: round(p.y) })),
+          tokens: projectOnLayerPlane(plane, matrix(h, H)).map((p) => ({ x: round(p.x), y: round(p.y) })),
+        });
+      });
+      if (projections.length === 0) projections = null;
+    }
+    const result: PromptInspection = { lens, projections };
+    this.inspections.set(key, result);
+    return result;
+  }
+
+  /** The fitted PCA plane of layer k's centroids (in the centroid file's language order), or null without centroids there. */
+  private layerPlane(centroids: LanguageCentroids, k: number): LayerPlane | null {
+    let byLayer = this.planes.get(centroids);
+    if (!byLayer) {
+      byLayer = new Map();
+      this.planes.set(centroids, byLayer);
+    }
+    let plane = byLayer.get(k);
+    if (plane === undefined) {
+      const c = centroids.centroids.get(k);
+      plane = c && c.size > 0 ? fitLayerPlane(new Map(centroids.languages.filter((l) => c.has(l)).map((l) => [l, c.get(l) as Float32Array] as const))) : null;
+      byLayer.set(k, plane);
+    }
+    return plane;
+  }
+
+  /** Lens rows as protocol candidates: decoded text, logit, probability over the whole vocabulary. */
+  private lensCandidates(r: LensTopK): LensCandidate[] {
+    return r.ids.map((id, i) => ({ id, text: this.tokenText(id), logit: r.logits[i] ?? 0, probability: Math.exp(r.logProbs[i] ?? -Infinity) }));
+  }
+
+  private tokenText(id: number): string {
+    let text = this.tokenTexts.get(id);
+    if (text === undefined) {
+      text = this.model.folder.tokenizer.decode([id]);
+      this.tokenTexts.set(id, text);
+    }
+    return text;
+  }
+
   /** One forward pass of the inspect session (cached): per-layer norms and language similarities. */
   private async forward(prompt: string, ids: number[], steering: ResolvedSteering | null, centroids: LanguageCentroids | null): Promise<ForwardEntry> {
     const key = JSON.stringify([prompt, steering?.key ?? '', centroids ? 'c' : '']);
@@ -385,7 +499,7 @@ export class ModelRuntime {
     });
     const V = out.vocabSize;
     const logitsLast = out.logits.slice((seq - 1) * V, seq * V);
-    const entry = { logitsLast, hiddenStates, layers, inferenceMs };
+    const entry = { key, logitsLast, hiddenStates, layers, inferenceMs };
     this.forwards.set(key, entry);
     return entry;
   }
@@ -422,7 +536,8 @@ export class ModelRuntime {
       onToken: ({ id, index }) => request.onProgress?.({ kind: 'token', stream, index, tokenId: id, text: decoder.push(id) }),
     });
     checkCancelled(request.signal);
-    const c: Continuation = { text: tok.decode(result.tokenIds, { skipSpecialTokens: true }), tokenIds: result.tokenIds, stopReason: result.stopReason };
+    const text = tok.decode(result.tokenIds, { skipSpecialTokens: true });
+    const c: Continuation = { text, tokenIds: result.tokenIds, stopReason: result.stopReason, ...(await this.labelLanguage(text)) };
     this.continuations.set(key, c);
     return c;
   }

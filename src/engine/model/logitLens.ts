@@ -251,6 +251,29 @@ export class LogitLens {
     return this.topK(rows, k);
   }
 
+  /**
+   * Top-k at every layer and position: result[layer][position]. hiddenStates[k] is float32 [seq * H]. The
+   * rows go through the lens in runs of at most `maxRowsPerRun` (the lens materialises [rows, vocab]
+   * logits before its TopK, so a long prompt on a large vocabulary must not go in one run).
+   */
+  async everyPosition(hiddenStates: readonly Float32Array[], k: number, maxRowsPerRun = 1024): Promise<LensTopK[][]> {
+    const H = this.hiddenSize;
+    const seq = (hiddenStates[0]?.length ?? 0) / H;
+    if (hiddenStates.some((h) => h.length !== seq * H) || !Number.isInteger(seq)) {
+      throw new InvalidArgumentError(`Logit lens: every layer's hidden states must hold the same whole number of rows of ${H}.`);
+    }
+    const all = new Float32Array(hiddenStates.length * seq * H);
+    hiddenStates.forEach((h, layer) => all.set(h, layer * seq * H));
+    const total = hiddenStates.length * seq;
+    const step = Math.max(1, Math.floor(maxRowsPerRun));
+    const rows: LensTopK[] = [];
+    for (let start = 0; start < total; start += step) {
+      const end = Math.min(total, start + step);
+      rows.push(...(await this.topK(all.slice(start * H, end * H), k)));
+    }
+    return hiddenStates.map((_, layer) => rows.slice(layer * seq, (layer + 1) * seq));
+  }
+
   async dispose(): Promise<void> {
     await this.session.release();
   }

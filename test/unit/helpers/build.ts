@@ -10,6 +10,8 @@ import * as path from 'node:path';
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 export const DIST = path.join(REPO_ROOT, 'dist');
 const BUNDLES = ['extension.js', 'worker.js', 'webview.js', 'cli.js'];
+/** Files the build copies next to the bundles (language identification for the worker). */
+const COPIED = ['fasttext/lid.176.ftz', 'fasttext/fastText.node.wasm'];
 
 function newestSource(dir: string): number {
   let newest = 0;
@@ -25,7 +27,8 @@ let checked = false;
 export function ensureBuilt(): void {
   if (checked) return;
   const oldest = Math.min(...BUNDLES.map((b) => (existsSync(path.join(DIST, b)) ? statSync(path.join(DIST, b)).mtimeMs : 0)));
-  if (oldest < newestSource(path.join(REPO_ROOT, 'src'))) {
+  const stale = oldest < Math.max(newestSource(path.join(REPO_ROOT, 'src')), newestSource(path.join(REPO_ROOT, 'scripts')));
+  if (stale || COPIED.some((f) => !existsSync(path.join(DIST, f)))) {
     const r = spawnSync(process.execPath, [path.join(REPO_ROOT, 'scripts', 'build.mjs')], { cwd: REPO_ROOT, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`build failed:\n${r.stdout}\n${r.stderr}`);
   }

@@ -101,6 +101,50 @@ test('progress events and the new replies are validated too', () => {
   assert.equal(safeParse(engineReply, { ...generated, result: { ...generated.result, continuation: { text: 'x', tokenIds: [-1], stopReason: 'max-tokens' } } }).ok, false);
 });
 
+test('inspection: the inspect options of analyze requests, lens and projections of the analysis, continuation languages', () => {
+  const request = { ...analyze, inspect: { lensTopK: 20, projection: false } };
+  assert.deepEqual(engineRequest(request, 'r'), request);
+  for (const [inspect, error] of [
+    [{ lensTopK: 0, projection: true }, /request\.inspect\.lensTopK: must be within 1\.\.20/],
+    [{ lensTopK: 21, projection: true }, /request\.inspect\.lensTopK: must be within 1\.\.20/],
+    [{ lensTopK: 5 }, /request\.inspect\.projection: expected boolean/],
+  ] as const) {
+    const r = safeParse(engineRequest, { ...analyze, inspect }, 'request');
+    assert.ok(!r.ok && error.test(r.error.message), r.ok ? 'accepted' : r.error.message);
+  }
+  const candidate = { id: 4, text: ' le', probability: 0.25, logit: 3.5 };
+  const projection = { layer: 1, explained: [61.5, 20.25], centroids: [{ language: 'fr', x: 1, y: -2 }], tokens: [{ x: 0.5, y: 0.5 }] };
+  const inspection = { lens: [[[candidate]], [[candidate]]], projections: [projection] };
+  const continuation = { text: ' la', tokenIds: [3], stopReason: 'max-tokens', language: 'fr', confidence: 0.98 };
+  const analysis = {
+    prompt: 'a',
+    tokens: [{ id: 1, piece: 'a', text: 'a' }],
+    nextTokens: [],
+    model: { dir: '/m', name: 'm', architecture: 'llama', hiddenSize: 8, numLayers: 1, vocabSize: 10, inputNames: [], outputNames: [] },
+    timings: { loadMs: 0, tokenizeMs: 1, inferenceMs: 2, inspectionMs: 3 },
+    layers: [],
+    centroids: null,
+    steered: { vectors: [], layers: [], nextTokens: [], inspection: { ...inspection, projections: null } },
+    continuations: { base: continuation, steered: { ...continuation, language: 'und', confidence: undefined } },
+    inspection,
+    warnings: [],
+  };
+  const reply = { type: 'analysis', id: 1, analysis };
+  assert.deepEqual(engineReply(JSON.parse(JSON.stringify(reply)), 'r'), JSON.parse(JSON.stringify(reply)));
+  const bad = (patch: object, error: RegExp): void => {
+    const r = safeParse(engineReply, { type: 'analysis', id: 1, analysis: { ...analysis, ...patch } });
+    assert.ok(!r.ok && error.test(r.error.message), r.ok ? `accepted ${JSON.stringify(patch)}` : r.error.message);
+  };
+  bad({ inspection: { ...inspection, projections: [{ ...projection, explained: [50] }] } }, /inspection\.projections\[0\]\.explained: expected two percentages/);
+  bad({ inspection: { ...inspection, projections: [{ ...projection, explained: [50, 20, 10] }] } }, /explained: array longer than 2/);
+  bad({ inspection: { ...inspection, projections: [{ ...projection, explained: [150, 20] }] } }, /explained\[0\]: must be within 0\.\.100/);
+  bad({ inspection: { ...inspection, lens: [[[{ ...candidate, probability: Number.NaN }]]] } }, /inspection\.lens\[0\]\[0\]\[0\]\.probability: expected finite number/);
+  bad({ inspection: { lens: [[Array.from({ length: 21 }, () => candidate)]], projections: null } }, /inspection\.lens\[0\]\[0\]: array longer than 20/);
+  bad({ continuations: { base: { ...continuation, confidence: 1.5 }, steered: null } }, /continuations\.base\.confidence: must be within 0\.\.1/);
+  const generated = { type: 'generated', id: 5, result: { prompt: 'p', promptTokens: 2, vectors: [], continuation, timings: { loadMs: 0, generationMs: 1 }, warnings: ['lid unavailable'] } };
+  assert.deepEqual(engineReply(generated, 'r'), generated);
+});
+
 test('the id of an invalid message is salvaged for the error reply when it is an integer', () => {
   assert.equal(salvageRequestId({ type: 'analyze', id: 12 }), 12);
   assert.equal(salvageRequestId({ id: '12' }), null);
