@@ -7,10 +7,11 @@
  *
  *   node --import tsx bench/extraction.ts [--model DIR] [--sentences N] [--rounds N] [--batch-size N]
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import { measuredLine, writeBenchmarkSection } from './report';
 import { extractPooledStates, specialTokenIds } from '../src/engine/analysis/extract';
 import { openExtractionSession } from '../src/engine/model/batch';
 import { openModel } from '../src/engine/model/index';
@@ -83,17 +84,10 @@ async function main(): Promise<void> {
     '|---|---|---|',
     `| ${one.toFixed(0)} ms (${(one / texts.length).toFixed(1)} ms/sentence) | ${bat.toFixed(0)} ms (${(bat / texts.length).toFixed(1)} ms/sentence) | **${ratio.toFixed(2)}×** |`,
     '',
-    `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC.`,
+    measuredLine(),
     '',
   ].join('\n');
-  const file = path.join(ROOT, 'docs', 'BENCHMARKS.md');
-  let doc = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n\nWritten by the scripts in `bench/` (see bench/README.md).\n\n';
-  const start = doc.indexOf('## Batched extraction');
-  if (start >= 0) {
-    const next = doc.indexOf('\n## ', start + 5);
-    doc = doc.slice(0, start) + section + (next >= 0 ? doc.slice(next + 1) : '');
-  } else doc = doc.trimEnd() + '\n\n' + section;
-  writeFileSync(file, doc);
+  writeBenchmarkSection('## Batched extraction', section);
   process.stdout.write(`speed-up ${ratio.toFixed(2)}× (one at a time ${one.toFixed(0)} ms, batched ${bat.toFixed(0)} ms)\n`);
 }
 
