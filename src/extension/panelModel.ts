@@ -6,16 +6,8 @@
  * Free of `vscode` imports so it is unit-tested in plain Node.
  */
 import { LANGUAGE_NAMES } from '../engine/corpus/languages';
-import type { Continuation, LayerAnalysis, PromptAnalysis } from '../protocol/engine';
+import type { Continuation, LayerAnalysis, PromptAnalysis, PromptInspection } from '../protocol/engine';
 import type { ContinuationView, HeatmapCell, LanguageInfo, LayerView, PanelViewModel, VectorView } from '../webview/viewModel';
-
-/** The parts of the engine's per-prompt inspection this mapping reads (optional: older engines send none). */
-interface InspectionLike {
-  lens?: { text: string; probability: number }[][][];
-  projections?: { layer: number; explained: [number, number]; centroids: { language: string; x: number; y: number }[]; tokens: { x: number; y: number }[] }[] | null;
-}
-
-type WithInspection<T> = T & { inspection?: InspectionLike | null };
 
 /** Whether the analysis can be drawn as a heatmap (it needs the model's language centroids). */
 export function canShowPanel(analysis: PromptAnalysis): boolean {
@@ -27,17 +19,16 @@ export function toPanelViewModel(analysis: PromptAnalysis, vectors: VectorView[]
   const codes = analysis.centroids?.languages ?? [];
   const languages: LanguageInfo[] = codes.map((code) => ({ code, name: LANGUAGE_NAMES[code] ?? code }));
   const positions = analysis.tokens.flatMap((t, i) => (t.special === true ? [] : [i]));
-  const base = analysis as WithInspection<PromptAnalysis>;
   const vm: PanelViewModel = {
     model: { name: analysis.model.name, numLayers: analysis.model.numLayers, hiddenSize: analysis.model.hiddenSize },
     tokens: positions.map((i) => analysis.tokens[i]?.text ?? ''),
     languages,
-    layers: mapLayers(analysis.layers, base.inspection ?? undefined, positions, codes),
+    layers: mapLayers(analysis.layers, analysis.inspection, positions, codes),
     vectors,
   };
-  const steered = analysis.steered as WithInspection<NonNullable<PromptAnalysis['steered']>> | null;
+  const steered = analysis.steered;
   if (steered !== null && steered.layers.length === analysis.layers.length) {
-    vm.steeredLayers = mapLayers(steered.layers, steered.inspection ?? undefined, positions, codes);
+    vm.steeredLayers = mapLayers(steered.layers, steered.inspection, positions, codes);
   }
   if (analysis.continuations !== null) {
     vm.continuations = {
@@ -48,7 +39,7 @@ export function toPanelViewModel(analysis: PromptAnalysis, vectors: VectorView[]
   return vm;
 }
 
-function mapLayers(layers: readonly LayerAnalysis[], inspection: InspectionLike | undefined, positions: readonly number[], codes: readonly string[]): LayerView[] {
+function mapLayers(layers: readonly LayerAnalysis[], inspection: PromptInspection | undefined, positions: readonly number[], codes: readonly string[]): LayerView[] {
   return layers.map((layer, index) => {
     const cells: HeatmapCell[] = positions.map((p) => {
       const row = layer.similarity?.[p] ?? [];
@@ -89,7 +80,7 @@ export function continuationPieces(c: Continuation & { tokens?: string[] }): str
   return c.text.match(/\s*[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]|\s*[^\s\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]+|\s+$/gu) ?? [];
 }
 
-function continuationView(c: Continuation & { language?: string; confidence?: number }): ContinuationView {
+function continuationView(c: Continuation): ContinuationView {
   return {
     text: c.text,
     tokens: continuationPieces(c),

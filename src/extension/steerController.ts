@@ -218,6 +218,8 @@ export class SteerController implements vscode.Disposable {
             prompt: request.prompt,
             topK: settings.topK,
             vectors,
+            // Per-position logit lens and per-layer projections for the layer inspector (~0.1 s on the demo model).
+            inspect: { lensTopK: settings.topK, projection: true },
             ...(settings.maxNewTokens > 0 ? { generation: { maxNewTokens: settings.maxNewTokens, temperature: settings.temperature, topP: 0.9, seed: settings.seed } } : {}),
           },
           { supersedeKey: 'steer', onProgress: (event) => progress.report({ message: progressMessage(event) }) },

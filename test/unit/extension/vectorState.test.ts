@@ -1,7 +1,7 @@
 /** The shared vector state: bundled entries from an index, toggles, engine specs, sessions. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { languagesFromName, toSteerPositions, VectorState } from '../../../src/extension/vectorState';
+import { languagesFromName, toSteerPositions, VectorState, type VectorStateSnapshot } from '../../../src/extension/vectorState';
 
 const INDEX = {
   'fr-en': { source: 'fr', target: 'en', method: 'diffmean', layer: 3, strength: 0.76, positions: 'all' },
@@ -51,7 +51,7 @@ test('a snapshot restores onto a fresh state; unknown bundled ids are reported',
   a.setBundled(INDEX, 6);
   a.set('bundled:en-fr', { enabled: true, layer: 2 });
   a.addFile('/tmp/my vec.gguf', 'computed', { layer: 4, strength: 3, enabled: true });
-  const snap = JSON.parse(JSON.stringify(a.snapshot()));
+  const snap = JSON.parse(JSON.stringify(a.snapshot())) as VectorStateSnapshot;
   const b = new VectorState();
   b.setBundled({ 'en-fr': INDEX['en-fr'] }, 6);
   assert.deepEqual(b.restore({ entries: [...snap.entries, { ...snap.entries[0], id: 'bundled:xx-yy' }] }), ['bundled:fr-en', 'bundled:xx-yy']);
