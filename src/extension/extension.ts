@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { STEER_PANEL_VIEW_TYPE } from '../protocol/webview';
 import { EngineClient } from './engineClient';
+import { registerLensContributions } from './contributions';
 import { registerPromptHover } from './hover';
 import { SteerController } from './steerController';
 import { VectorState } from './vectorState';
@@ -38,6 +39,18 @@ export function activate(context: vscode.ExtensionContext): PolyglotLensApi {
     }),
   );
   registerPromptHover(context, { engine, modelDir: () => controller.modelDir(), vectorSpecs: () => vectors.specs(), log: (line) => log.warn(line) });
+  // Tree views, status bar, vector / model / session commands (src/extension/contributions.ts).
+  registerLensContributions(context, {
+    vectors,
+    engine,
+    log,
+    getModelDir: () => controller.modelDir(),
+    ensureModel: (reload) => controller.ensureModel(reload),
+    onDidChangeModel: controller.onDidChangeModel,
+    onDidAnalyze: controller.onDidAnalyze,
+    currentPrompt: () => controller.currentPrompt,
+    runPrompt: (request) => controller.runPrompt(request),
+  });
   log.info('Polyglot Lens activated; the engine starts on the first Steer Prompt.');
   return { isEngineRunning: () => engine.isRunning };
 }

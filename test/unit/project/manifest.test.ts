@@ -19,6 +19,13 @@ interface Manifest {
 }
 
 const manifest = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as Manifest;
+const nls = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.nls.json'), 'utf8')) as Record<string, string>;
+
+/** A manifest string as VS Code shows it: `%key%` replaced from package.nls.json. */
+function localized(s: string): string {
+  const m = /^%([^%]+)%$/.exec(s);
+  return m ? (nls[m[1] as string] ?? s) : s;
+}
 
 function minor(version: string): [number, number] {
   const m = /(\d+)\.(\d+)/.exec(version);
@@ -28,8 +35,9 @@ function minor(version: string): [number, number] {
 
 test('name, display name and the Steer Prompt command', () => {
   assert.equal(manifest.name, 'polyglot-lens');
-  assert.equal(manifest.displayName, 'Polyglot Lens');
-  assert.deepEqual(manifest.contributes.commands.find((c) => c.command === 'polyglotLens.steerPrompt'), { command: 'polyglotLens.steerPrompt', title: 'Steer Prompt', category: 'Polyglot Lens' });
+  assert.equal(localized(manifest.displayName), 'Polyglot Lens');
+  const steer = manifest.contributes.commands.find((c) => c.command === 'polyglotLens.steerPrompt');
+  assert.deepEqual(steer && [localized(steer.title), localized(steer.category)], ['Steer Prompt', 'Polyglot Lens']);
 });
 
 test('activation is lazy', () => {
@@ -50,7 +58,42 @@ test('settings live under polyglotLens.*, and a workspace cannot point an untrus
   for (const k of keys) assert.match(k, /^polyglotLens\.[a-zA-Z]+(?:\.[a-zA-Z]+)?$/);
   assert.ok(keys.includes('polyglotLens.modelPath') && keys.includes('polyglotLens.threads'));
   assert.equal(manifest.capabilities.untrustedWorkspaces.supported, 'limited');
-  assert.deepEqual(manifest.capabilities.untrustedWorkspaces.restrictedConfigurations, ['polyglotLens.modelPath']);
+  assert.deepEqual(manifest.capabilities.untrustedWorkspaces.restrictedConfigurations, ['polyglotLens.modelPath', 'polyglotLens.steeringVectors']);
+});
+
+test('every user-visible manifest string is a %key% of package.nls.json, and every key is used', () => {
+  const raw = readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8');
+  const used = new Set([...raw.matchAll(/"%([^%"]+)%"/g)].map((m) => m[1] as string));
+  assert.deepEqual([...used].filter((k) => nls[k] === undefined), [], 'keys missing from package.nls.json');
+  assert.deepEqual(Object.keys(nls).filter((k) => !used.has(k)), [], 'unused keys in package.nls.json');
+  const plain: string[] = [];
+  const visit = (v: unknown, where: string): void => {
+    if (Array.isArray(v)) v.forEach((x, i) => visit(x, `${where}[${i}]`));
+    else if (typeof v === 'object' && v !== null) for (const [k, x] of Object.entries(v)) visit(x, `${where}.${k}`);
+    else if (typeof v === 'string' && /\.(title|name|description|markdownDescription|contents|contextualTitle|category|displayName)$|EnumDescriptions\[\d+\]$|enumDescriptions\[\d+\]$/.test(where) && !/^%[^%]+%$/.test(v)) plain.push(where);
+  };
+  visit({ displayName: manifest.displayName, description: (manifest as unknown as { description: string }).description, capabilities: manifest.capabilities, contributes: manifest.contributes }, 'package');
+  assert.deepEqual(plain, [], 'strings shown to users must come from package.nls.json');
+});
+
+test('menus, keybindings and views name contributed commands; the activity bar has its views and icon', () => {
+  const c = manifest.contributes as unknown as {
+    commands: { command: string }[];
+    menus: Record<string, { command: string; when?: string }[]>;
+    keybindings: { command: string; key: string; mac?: string; when?: string }[];
+    viewsContainers: { activitybar: { id: string; icon: string }[] };
+    views: Record<string, { id: string }[]>;
+    viewsWelcome: { view: string }[];
+  };
+  const ids = new Set(c.commands.map((x) => x.command));
+  for (const [menu, items] of Object.entries(c.menus)) for (const item of items) assert.ok(ids.has(item.command), `${menu} names ${item.command}, which is not contributed`);
+  assert.deepEqual(c.keybindings.find((k) => k.command === 'polyglotLens.steerPrompt'), { command: 'polyglotLens.steerPrompt', key: 'ctrl+alt+s', mac: 'cmd+alt+s', when: 'editorTextFocus' });
+  const container = c.viewsContainers.activitybar.find((v) => v.id === 'polyglotLens');
+  assert.ok(container !== undefined);
+  assert.match(readFileSync(path.join(REPO_ROOT, container.icon), 'utf8'), /^<svg [^>]*viewBox="0 0 24 24"/);
+  assert.deepEqual(c.views['polyglotLens']?.map((v) => v.id), ['polyglotLens.vectors', 'polyglotLens.layers']);
+  assert.deepEqual(c.viewsWelcome.map((w) => w.view).sort(), ['polyglotLens.layers', 'polyglotLens.vectors']);
+  for (const v of ['polyglotLens.vectors', 'polyglotLens.layers']) assert.ok(manifest.activationEvents.includes(`onView:${v}`));
 });
 
 test('main and bin point at the built bundles', () => {
@@ -67,7 +110,7 @@ test('the .vsix holds the bundles and only the linux-x64 onnxruntime binaries', 
   const r = spawnSync(process.execPath, [path.join(REPO_ROOT, 'node_modules', '@vscode', 'vsce', 'vsce'), 'ls'], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 120_000 });
   assert.equal(r.status, 0, r.stderr);
   const files = r.stdout.split('\n').filter((l) => l !== '');
-  for (const f of ['package.json', 'LICENSE', 'README.md', 'dist/extension.js', 'dist/worker.js', 'dist/webview.js', 'media/panel.css', 'node_modules/onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node', 'node_modules/onnxruntime-common/dist/cjs/package.json', 'dist/fasttext/lid.176.ftz', 'dist/fasttext/fastText.node.wasm', 'dist/fasttext/THIRD_PARTY_NOTICES.md', 'THIRD_PARTY_NOTICES.md']) {
+  for (const f of ['package.json', 'LICENSE', 'README.md', 'dist/extension.js', 'dist/worker.js', 'dist/webview.js', 'media/panel.css', 'package.nls.json', 'media/activity-bar.svg', 'media/session.schema.json', 'node_modules/onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node', 'node_modules/onnxruntime-common/dist/cjs/package.json', 'dist/fasttext/lid.176.ftz', 'dist/fasttext/fastText.node.wasm', 'dist/fasttext/THIRD_PARTY_NOTICES.md', 'THIRD_PARTY_NOTICES.md']) {
     assert.ok(files.includes(f), `missing ${f}`);
   }
   const native = files.filter((f) => f.includes('/bin/napi-v6/'));
