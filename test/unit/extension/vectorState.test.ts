@@ -54,7 +54,7 @@ test('a snapshot restores onto a fresh state; unknown bundled ids are reported',
   const snap = JSON.parse(JSON.stringify(a.snapshot())) as VectorStateSnapshot;
   const b = new VectorState();
   b.setBundled({ 'en-fr': INDEX['en-fr'] }, 6);
-  assert.deepEqual(b.restore({ entries: [...snap.entries, { ...snap.entries[0], id: 'bundled:xx-yy' }] }), ['bundled:fr-en', 'bundled:xx-yy']);
+  assert.deepEqual(b.restore({ entries: [...snap.entries, { ...snap.entries[0]!, id: 'bundled:xx-yy' }] }), ['bundled:fr-en', 'bundled:xx-yy']);
   assert.deepEqual(b.specs(), [
     { vector: 'en-fr', layer: 2, strength: 1.5, positions: 'last-prompt-token' },
     { vector: '/tmp/my vec.gguf', layer: 4, strength: 3, positions: 'all' },
