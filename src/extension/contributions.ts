@@ -8,6 +8,7 @@ import * as l10n from '@vscode/l10n';
 import * as vscode from 'vscode';
 import { registerLayersView, type LayersViewHandle } from './layersView';
 import { registerModelCommands } from './modelCommands';
+import { setDisplayLanguage } from './languageNames';
 import type { LensServices } from './services';
 import { registerSessionCommands } from './sessions';
 import { registerStatusBar } from './statusBar';
@@ -20,6 +21,8 @@ export type LensContributions = LayersViewHandle;
 export function registerLensContributions(context: vscode.ExtensionContext, services: LensServices): LensContributions {
   // The vscode-free modules (viewItems, sweepChart) translate through @vscode/l10n: give it VS Code's bundle.
   if (vscode.l10n.bundle !== undefined) l10n.config({ contents: vscode.l10n.bundle });
+  // Language names (tree views, the panel's legend) in the same display language.
+  setDisplayLanguage(vscode.env.language);
   registerVectorLibrary(context, services);
   registerVectorsView(context, services);
   const layers = registerLayersView(context, services);

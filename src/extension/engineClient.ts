@@ -6,6 +6,8 @@
  * Deliberately free of `vscode` imports so it can be tested against the real worker in plain Node.
  */
 import { Worker } from 'node:worker_threads';
+// Not `vscode`: the CLI and the tests use this client too (English there; the host configures the bundle).
+import * as l10n from '@vscode/l10n';
 import {
   engineReply,
   type AnalyzeRequest,
@@ -191,11 +193,11 @@ export class EngineClient {
     worker.on('message', (raw: unknown) => this.onMessage(raw));
     worker.on('error', (err) => {
       log(`engine worker error: ${err.stack ?? err.message}`);
-      this.onWorkerGone(worker, `The engine worker crashed: ${err.message}`);
+      this.onWorkerGone(worker, l10n.t('The engine worker crashed: {0}', err.message));
     });
     worker.on('exit', (code) => {
       log(`engine worker exited with code ${code}`);
-      this.onWorkerGone(worker, `The engine worker stopped unexpectedly (exit code ${code}).`);
+      this.onWorkerGone(worker, l10n.t('The engine worker stopped unexpectedly (exit code {0}).', code));
     });
     // An idle worker must not keep the process (CLI, tests) alive; a busy one must: see updateRef().
     worker.unref();
@@ -206,7 +208,7 @@ export class EngineClient {
   private onWorkerGone(worker: Worker, message: string): void {
     if (this.worker !== worker) return; // already replaced or disposed
     this.worker = undefined;
-    this.rejectAll(new EngineError('WORKER_CRASHED', message, 'Run the command again; a fresh engine starts automatically.'));
+    this.rejectAll(new EngineError('WORKER_CRASHED', message, l10n.t('Run the command again; a fresh engine starts automatically.')));
   }
 
   private rejectAll(err: EngineError): void {

@@ -94,7 +94,7 @@ class PromptHoverProvider implements vscode.HoverProvider, vscode.Disposable {
     if (next === null) next = await this.lensAt(key, model, found.text, tokenIndex, topK, vectors, token);
     if (token.isCancellationRequested) return undefined;
 
-    const markdown = new vscode.MarkdownString(hoverMarkdown(hoverContent(analysis, tokenIndex, next), vscode.l10n));
+    const markdown = new vscode.MarkdownString(hoverMarkdown(hoverContent(analysis, tokenIndex, next)));
     markdown.supportHtml = true;
     const span = spans[tokenIndex] as { start: number; end: number };
     const range = new vscode.Range(document.positionAt(documentOffset(found, span.start)), document.positionAt(documentOffset(found, span.end)));

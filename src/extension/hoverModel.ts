@@ -2,21 +2,13 @@
  * The pure part of the prompt hover: which token is under the mouse, that token's nearest language per
  * layer (base and steered), the next-token candidates at its position, and the hover's markdown.
  *
- * Free of `vscode` so it is unit-tested in plain Node; user-visible strings go through the `l10n.t` the
- * caller passes (vscode.l10n in the extension host).
+ * Free of `vscode` so it is unit-tested in plain Node; user-visible strings go through @vscode/l10n, which
+ * the extension host configures with VS Code's bundle (src/extension/contributions.ts) and which gives the
+ * English source strings in tests. (Through the imported `l10n`, so `npm run l10n` exports them.)
  */
+import * as l10n from '@vscode/l10n';
 import { inkFor, languageColour } from '../protocol/palette';
 import type { AppliedVector, LayerAnalysis, PromptAnalysis, TokenInfo } from '../protocol/engine';
-
-/** `vscode.l10n.t`'s shape: `{0}`-style placeholders. */
-export interface Localizer {
-  t(message: string, ...args: (string | number)[]): string;
-}
-
-/** English with `{n}` placeholders filled in: for tests and callers without a localizer. */
-export const ENGLISH: Localizer = {
-  t: (message, ...args) => message.replace(/\{(\d+)\}/g, (m, n: string) => (args[Number(n)] !== undefined ? String(args[Number(n)]) : m)),
-};
 
 /** A token's characters in the prompt, UTF-16 offsets, end exclusive (empty for BOS and for the first part of a split character). */
 export interface TokenSpan {
@@ -247,7 +239,7 @@ function vectorLabel(v: AppliedVector): string {
 }
 
 /** The hover as markdown (HTML spans for the strip: set `supportHtml`). */
-export function hoverMarkdown(c: HoverContent, l10n: Localizer): string {
+export function hoverMarkdown(c: HoverContent): string {
   const out: string[] = [];
   out.push(`**Polyglot Lens** · ${l10n.t('token {0} ({1} of {2})', codeSpan(c.token.text), c.tokenNumber, c.tokenCount)} · ${escapeMarkdown(c.modelName)}`);
   out.push('');

@@ -12,9 +12,18 @@ export interface PanelHtmlParams {
   /** `asWebviewUri` of media/panel.css. */
   styleUri: string;
   nonce: string;
-  /** For the document language (l10n). */
+  /** For the document language (l10n): `vscode.env.language`. */
   lang?: string;
+  /**
+   * The translations of the webview's strings for `lang` (`vscode.l10n.bundle`: the extension's
+   * l10n/bundle.l10n.<lang>.json), embedded as a JSON data block that src/webview/l10nBundle.ts hands to
+   * `l10n.config` before the first render. Undefined (English, or no bundle for the language) embeds none.
+   */
+  l10nBundle?: Readonly<Record<string, string | { message: string; comment: string[] }>>;
 }
+
+/** The id of the data block (read by src/webview/l10nBundle.ts). */
+export const L10N_BUNDLE_ELEMENT_ID = 'l10n-bundle';
 
 /** 128 random bits, base64: a fresh one for each rendering of the panel. */
 export function makeNonce(): string {
@@ -39,7 +48,17 @@ export function contentSecurityPolicy(cspSource: string, nonce: string): string 
   ].join('; ');
 }
 
+/**
+ * JSON that is safe inside a `<script>` element: `<` is escaped so no `</script>` (or `<!--`) in a
+ * translation can end the block early; JSON.parse reads `\u003c` back as `<`.
+ */
+function jsonForScript(value: unknown): string {
+  return JSON.stringify(value).replace(/</g, '\\u003c');
+}
+
 export function renderPanelHtml(p: PanelHtmlParams): string {
+  // A data block (type application/json) is never executed, so the CSP's script-src does not apply to it.
+  const bundle = p.l10nBundle !== undefined ? `\n  <script type="application/json" id="${L10N_BUNDLE_ELEMENT_ID}">${jsonForScript(p.l10nBundle)}</script>` : '';
   return `<!DOCTYPE html>
 <html lang="${escapeAttr(p.lang ?? 'en')}">
 <head>
@@ -50,7 +69,7 @@ export function renderPanelHtml(p: PanelHtmlParams): string {
   <title>Polyglot Lens</title>
 </head>
 <body>
-  <main id="app" data-testid="app" aria-live="polite"><p class="placeholder">Run <strong>Polyglot Lens: Steer Prompt</strong> with the cursor on a prompt.</p></main>
+  <main id="app" data-testid="app" aria-live="polite"></main>${bundle}
   <script nonce="${escapeAttr(p.nonce)}" src="${escapeAttr(p.scriptUri)}"></script>
 </body>
 </html>`;

@@ -5,9 +5,9 @@
  * user wrote, and a BOS state is the same for every prompt, so its "nearest language" says nothing.
  * Free of `vscode` imports so it is unit-tested in plain Node.
  */
-import { LANGUAGE_NAMES } from '../engine/corpus/languages';
 import type { Continuation, LayerAnalysis, PromptAnalysis, PromptInspection } from '../protocol/engine';
 import type { ContinuationView, HeatmapCell, LanguageInfo, LayerView, PanelViewModel, VectorView } from '../webview/viewModel';
+import { languageName } from './languageNames';
 
 /** Whether the analysis can be drawn as a heatmap (it needs the model's language centroids). */
 export function canShowPanel(analysis: PromptAnalysis): boolean {
@@ -17,7 +17,7 @@ export function canShowPanel(analysis: PromptAnalysis): boolean {
 /** The panel's view model for an analysis and the vector toggles to show next to it. */
 export function toPanelViewModel(analysis: PromptAnalysis, vectors: VectorView[]): PanelViewModel {
   const codes = analysis.centroids?.languages ?? [];
-  const languages: LanguageInfo[] = codes.map((code) => ({ code, name: LANGUAGE_NAMES[code] ?? code }));
+  const languages: LanguageInfo[] = codes.map((code) => ({ code, name: languageName(code) }));
   const positions = analysis.tokens.flatMap((t, i) => (t.special === true ? [] : [i]));
   const vm: PanelViewModel = {
     model: { name: analysis.model.name, numLayers: analysis.model.numLayers, hiddenSize: analysis.model.hiddenSize },

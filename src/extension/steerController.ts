@@ -250,7 +250,7 @@ export class SteerController implements vscode.Disposable {
     const vectorProblem = error.code === 'VECTOR_INVALID';
     const openSettings = vscode.l10n.t('Open Settings');
     const actions = modelProblem || vectorProblem ? [openSettings] : [];
-    const choice = await vscode.window.showErrorMessage(`Polyglot Lens: ${error.message}${error.hint !== undefined ? ` ${error.hint}` : ''}`, ...actions);
+    const choice = await vscode.window.showErrorMessage(vscode.l10n.t('Polyglot Lens: {0}', `${error.message}${error.hint !== undefined ? ` ${error.hint}` : ''}`), ...actions);
     if (choice === openSettings) await vscode.commands.executeCommand('workbench.action.openSettings', vectorProblem ? 'polyglotLens.steeringVectors' : 'polyglotLens.modelPath');
   }
 

@@ -37,6 +37,9 @@ export class SteerPanel implements vscode.Disposable {
       styleUri: panel.webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'panel.css')).toString(),
       nonce: makeNonce(),
       lang: vscode.env.language,
+      // VS Code's bundle for its display language (l10n/bundle.l10n.<lang>.json; undefined in English): it
+      // holds the webview's strings too (npm run l10n exports src/extension and src/webview into one bundle).
+      l10nBundle: vscode.l10n.bundle,
     });
     this.disposables.push(
       panel.webview.onDidReceiveMessage((raw: unknown) => this.onMessage(raw)),

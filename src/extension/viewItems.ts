@@ -7,14 +7,12 @@
  * the same way as `vscode.l10n.t` strings.
  */
 import * as l10n from '@vscode/l10n';
-import { LANGUAGE_NAMES } from '../engine/corpus/languages';
 import type { PromptAnalysis, SteerPositions } from '../protocol/engine';
+import { languageName } from './languageNames';
 import type { VectorEntry } from './vectorState';
 
-/** `fr` → `French`; unknown codes stay as they are. */
-export function languageName(code: string): string {
-  return LANGUAGE_NAMES[code] ?? code;
-}
+/** `fr` → `French` (in VS Code's display language); unknown codes stay as they are. */
+export { languageName };
 
 /** Strengths as the UI shows them: at most two decimals, no trailing zeros (0.7599 → 0.76, 1.5 → 1.5). */
 export function formatStrength(x: number): string {

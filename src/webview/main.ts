@@ -3,6 +3,8 @@
  * sends and posts user intents back; it never sees the model. Every incoming message is validated, and
  * every string from the model or the document reaches the DOM through textContent, never innerHTML.
  */
+// First: hands @vscode/l10n the host's translations before any other module runs.
+import './l10nBundle';
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
@@ -12,6 +14,7 @@ import { safeParse } from '../protocol/validate';
 import { h } from './dom';
 import { languageColour, parseColour, textOn } from './palette';
 import { initialUiState, PanelView, restoredUiState, type PanelUiState } from './panel';
+import { strings } from './strings';
 import { visibleToken } from './viewModel';
 
 interface VsCodeApi {
@@ -26,8 +29,7 @@ const vscode = acquireVsCodeApi();
 const app = document.getElementById('app') as HTMLElement;
 
 function describeOrigin(o: PromptOrigin): string {
-  const what = { selection: 'Selection', string: 'String literal', paragraph: 'Paragraph', line: 'Line' }[o.kind];
-  return `${what} at line ${o.line + 1} of ${o.fileName}`;
+  return strings.promptOrigin(o.kind, o.line + 1, o.fileName);
 }
 
 function header(prompt: string, origin: PromptOrigin): HTMLElement {
@@ -35,7 +37,7 @@ function header(prompt: string, origin: PromptOrigin): HTMLElement {
 }
 
 function renderAnalyzing(m: AnalyzingMessage): Node[] {
-  return [header(m.prompt, m.origin), h('div', { class: 'status', 'data-testid': 'status', role: 'status' }, h('vscode-progress-ring', {}), h('span', {}, 'Running the model…'))];
+  return [header(m.prompt, m.origin), h('div', { class: 'status', 'data-testid': 'status', role: 'status' }, h('vscode-progress-ring', {}), h('span', {}, strings.runningModel()))];
 }
 
 function renderAnalysis(m: AnalysisMessage): Node[] {
@@ -43,13 +45,13 @@ function renderAnalysis(m: AnalysisMessage): Node[] {
   const content = a.tokens.filter((t) => t.special !== true);
   const tokens = h(
     'ol',
-    { class: 'tokens', 'aria-label': 'Tokens' },
+    { class: 'tokens', 'aria-label': strings.tokensHeading() },
     ...a.tokens.map((t, i) =>
       t.special === true
-        ? h('li', { class: 'special-token', 'data-token-id': String(t.id), title: `#${i} · id ${t.id} · special token added by the tokenizer` }, t.piece)
+        ? h('li', { class: 'special-token', 'data-token-id': String(t.id), title: `#${i} · id ${t.id} · ${strings.specialToken()}` }, t.piece)
         : t.text === ''
           ? // The first byte(s) of a character that the next token completes.
-            h('li', { class: 'token partial', 'data-token-id': String(t.id), 'data-text': '', title: `#${i} · id ${t.id} · ${JSON.stringify(t.piece)} · part of a character completed by the next token` }, '\u2026')
+            h('li', { class: 'token partial', 'data-token-id': String(t.id), 'data-text': '', title: `#${i} · id ${t.id} · ${JSON.stringify(t.piece)} · ${strings.partialToken()}` }, '\u2026')
           : h('li', { class: 'token', 'data-token-id': String(t.id), 'data-text': t.text, title: `#${i} · id ${t.id} · ${JSON.stringify(t.piece)}` }, visibleToken(t.text)),
     ),
   );
@@ -64,7 +66,7 @@ function renderAnalysis(m: AnalysisMessage): Node[] {
       h('td', { class: 'id' }, String(c.id)),
     ),
   );
-  const table = h('table', { class: 'next' }, h('thead', {}, h('tr', {}, h('th', {}, '#'), h('th', {}, 'Token'), h('th', {}, 'Probability'), h('th', {}, 'Id'))), h('tbody', {}, ...rows));
+  const table = h('table', { class: 'next' }, h('thead', {}, h('tr', {}, h('th', {}, '#'), h('th', {}, strings.token()), h('th', {}, strings.probability()), h('th', {}, strings.tokenId()))), h('tbody', {}, ...rows));
   // Bar widths via CSSOM: the CSP forbids inline style attributes but not element.style.
   rows.forEach((row, i) => {
     const bar = row.querySelector<HTMLElement>('.bar');
@@ -72,29 +74,30 @@ function renderAnalysis(m: AnalysisMessage): Node[] {
     if (bar) bar.style.width = `${Math.max(1, Math.round(p * 100))}%`;
   });
   const model = a.model;
-  const facts: [string, string][] = [
+  // Keyed by the English name (data-fact, for tests and styles); shown translated.
+  const facts: [Parameters<typeof strings.fact>[0], string][] = [
     ['Model', model.name],
     ['Architecture', model.architecture],
     ['Hidden size', String(model.hiddenSize)],
     ['Layers', String(model.numLayers)],
     ['Vocabulary', String(model.vocabSize)],
-    ['Inference', `${a.timings.inferenceMs.toFixed(1)} ms${a.timings.loadMs > 0 ? ` (+ ${a.timings.loadMs.toFixed(0)} ms loading)` : ''}`],
+    ['Inference', strings.inferenceTime(a.timings.inferenceMs.toFixed(1), a.timings.loadMs > 0 ? a.timings.loadMs.toFixed(0) : undefined)],
   ];
   const nodes: (Node | null | false)[] = [
     header(a.prompt, m.origin),
-    h('section', { 'data-testid': 'tokens' }, h('h2', {}, 'Tokens ', h('vscode-badge', { 'data-testid': 'token-count' }, String(content.length))), tokens),
+    h('section', { 'data-testid': 'tokens' }, h('h2', {}, `${strings.tokensHeading()} `, h('vscode-badge', { 'data-testid': 'token-count' }, String(content.length))), tokens),
     h(
       'section',
       { 'data-testid': 'next-tokens' },
-      h('h2', {}, 'Next token'),
-      best !== undefined && h('p', { class: 'argmax', 'data-testid': 'argmax', 'data-token-id': String(best.id), 'data-text': best.text }, 'Most likely: ', h('code', {}, visibleToken(best.text))),
+      h('h2', {}, strings.nextToken()),
+      best !== undefined && h('p', { class: 'argmax', 'data-testid': 'argmax', 'data-token-id': String(best.id), 'data-text': best.text }, `${strings.mostLikely()} `, h('code', {}, visibleToken(best.text))),
       table,
     ),
     ...a.warnings.map((w) => h('p', { class: 'warning', 'data-testid': 'warning' }, w)),
-    languageSection('Languages by layer', 'languages', a, a.layers),
-    a.steered !== null && languageSection(`Steered: ${a.steered.vectors.map((v) => `${v.name} at k=${v.layer} ×${v.strength}`).join(', ')}`, 'steered-languages', a, a.steered.layers),
+    languageSection(strings.languagesByLayer(), 'languages', a, a.layers),
+    a.steered !== null && languageSection(strings.steeredBy(a.steered.vectors.map((v) => strings.vectorAt(v.name, v.layer, v.strength)).join(', ')), 'steered-languages', a, a.steered.layers),
     continuationsSection(a),
-    h('section', { 'data-testid': 'model' }, h('h2', {}, 'Model'), h('dl', {}, ...facts.flatMap(([k, v]) => [h('dt', {}, k), h('dd', { 'data-fact': k }, v)]))),
+    h('section', { 'data-testid': 'model' }, h('h2', {}, strings.modelHeading()), h('dl', {}, ...facts.flatMap(([k, v]) => [h('dt', {}, strings.fact(k)), h('dd', { 'data-fact': k }, v)]))),
   ];
   return nodes.filter((n): n is Node => n !== null && n !== false);
 }
@@ -107,7 +110,7 @@ function tokenHeader(t: TokenInfo): string {
 function languageSection(title: string, testId: string, a: PromptAnalysis, layers: readonly LayerAnalysis[]): HTMLElement | null {
   const languages = a.centroids?.languages ?? [];
   if (a.centroids === null || !layers.some((l) => l.nearest !== undefined)) {
-    return testId === 'languages' ? h('section', { 'data-testid': testId }, h('h2', {}, title), h('p', { class: 'note' }, 'This model has no stored language centroids, so only hidden-state norms are known (build them with polyglot-lens extract).')) : null;
+    return testId === 'languages' ? h('section', { 'data-testid': testId }, h('h2', {}, title), h('p', { class: 'note' }, strings.noCentroids())) : null;
   }
   const rows = [...layers]
     .sort((x, y) => y.layer - x.layer)
@@ -136,7 +139,7 @@ function languageSection(title: string, testId: string, a: PromptAnalysis, layer
     { 'data-testid': testId },
     h('h2', {}, title),
     h('div', { class: 'heat-scroll' }, h('table', { class: 'heat' }, h('tbody', {}, ...rows, head))),
-    a.centroids.matchesModel ? null : h('p', { class: 'note' }, 'Centroids from another checkpoint of this model: indicative only.'),
+    a.centroids.matchesModel ? null : h('p', { class: 'note' }, strings.otherCheckpoint()),
   );
 }
 
@@ -147,15 +150,15 @@ function continuationsSection(a: PromptAnalysis): HTMLElement | null {
   return h(
     'section',
     { 'data-testid': 'continuations' },
-    h('h2', {}, 'Continuations'),
-    h('div', { class: 'columns' }, col('Base', c.base.text, 'base'), c.steered !== null && col('Steered', c.steered.text, 'steered')),
+    h('h2', {}, strings.continuations()),
+    h('div', { class: 'columns' }, col(strings.baseContinuation(), c.base.text, 'base'), c.steered !== null && col(strings.steeringSteered(), c.steered.text, 'steered')),
   );
 }
 
 function renderError(m: ErrorMessage): Node[] {
   const modelProblem = ['MODEL_NOT_FOUND', 'MODEL_INVALID', 'TOKENIZER_INVALID', 'UNSUPPORTED_MODEL'].includes(m.error.code);
-  const settings = h('vscode-button', { 'data-action': 'open-settings' }, 'Open Settings');
-  const retry = h('vscode-button', { 'data-action': 'rerun', secondary: '' }, 'Try Again');
+  const settings = h('vscode-button', { 'data-action': 'open-settings' }, strings.openSettings());
+  const retry = h('vscode-button', { 'data-action': 'rerun', secondary: '' }, strings.tryAgain());
   settings.addEventListener('click', () => vscode.postMessage({ type: 'openSettings', setting: 'polyglotLens.modelPath' }));
   retry.addEventListener('click', () => vscode.postMessage({ type: 'rerun' }));
   return [
@@ -163,7 +166,7 @@ function renderError(m: ErrorMessage): Node[] {
     h(
       'div',
       { class: 'error', role: 'alert', 'data-testid': 'error', 'data-code': m.error.code },
-      h('h2', {}, 'Could not analyse the prompt'),
+      h('h2', {}, strings.couldNotAnalyse()),
       h('p', { class: 'message', 'data-testid': 'error-message' }, m.error.message),
       m.error.hint !== undefined && h('p', { class: 'hint' }, m.error.hint),
       h('div', { class: 'actions' }, modelProblem && settings, retry),
@@ -259,5 +262,9 @@ if (saved.ok && saved.value.type !== 'analyzing' && saved.value.type !== 'inspec
   if (saved.value.type === 'panel') panelUi = { prompt: saved.value.prompt, state: restoredUiState((savedRaw as { ui?: unknown }).ui, saved.value.view) };
   render(saved.value);
   lastSaved = saved.value;
+} else {
+  // Nothing to restore: say how to fill the panel (in the webview, so it is translated like the rest).
+  const [before, command, after] = strings.placeholder();
+  app.replaceChildren(h('p', { class: 'placeholder', 'data-testid': 'placeholder' }, before, h('strong', {}, command), after));
 }
 vscode.postMessage({ type: 'ready' });

@@ -62,4 +62,47 @@ export const strings = {
   position: () => l10n.t('Position'),
   updating: () => l10n.t('Updating the analysis…'),
   model: (name: string, layers: number, hidden: number) => l10n.t('{0} · {1} layers · hidden {2}', name, layers, hidden),
+  // The empty panel and the frame around every message (main.ts).
+  /** [before, command, after]: the command name is shown in bold, wherever the translation puts it. */
+  placeholder: (): [string, string, string] => {
+    const command = l10n.t('Polyglot Lens: Steer Prompt');
+    const [before = '', after = ''] = l10n.t('Run {0} with the cursor on a prompt.', '\u0000').split('\u0000');
+    return [before, command, after];
+  },
+  promptOrigin: (kind: 'selection' | 'string' | 'paragraph' | 'line', line: number, fileName: string) =>
+    ({
+      selection: () => l10n.t('Selection at line {0} of {1}', line, fileName),
+      string: () => l10n.t('String literal at line {0} of {1}', line, fileName),
+      paragraph: () => l10n.t('Paragraph at line {0} of {1}', line, fileName),
+      line: () => l10n.t('Line at line {0} of {1}', line, fileName),
+    })[kind](),
+  runningModel: () => l10n.t('Running the model…'),
+  couldNotAnalyse: () => l10n.t('Could not analyse the prompt'),
+  openSettings: () => l10n.t('Open Settings'),
+  tryAgain: () => l10n.t('Try Again'),
+  // The plain analysis view (an `analysis` message: the CLI's --json output).
+  tokensHeading: () => l10n.t('Tokens'),
+  specialToken: () => l10n.t('special token added by the tokenizer'),
+  partialToken: () => l10n.t('part of a character completed by the next token'),
+  nextToken: () => l10n.t('Next token'),
+  mostLikely: () => l10n.t('Most likely:'),
+  probability: () => l10n.t('Probability'),
+  tokenId: () => l10n.t('Id'),
+  languagesByLayer: () => l10n.t('Languages by layer'),
+  steeredBy: (vectors: string) => l10n.t('Steered: {0}', vectors),
+  vectorAt: (name: string, k: number, strength: number) => l10n.t('{0} at k={1} ×{2}', name, k, strength),
+  noCentroids: () => l10n.t('This model has no stored language centroids, so only hidden-state norms are known (build them with polyglot-lens extract).'),
+  otherCheckpoint: () => l10n.t('Centroids from another checkpoint of this model: indicative only.'),
+  baseContinuation: () => l10n.t('Base'),
+  modelHeading: () => l10n.t('Model'),
+  fact: (key: 'Model' | 'Architecture' | 'Hidden size' | 'Layers' | 'Vocabulary' | 'Inference') =>
+    ({
+      Model: () => l10n.t('Model'),
+      Architecture: () => l10n.t('Architecture'),
+      'Hidden size': () => l10n.t('Hidden size'),
+      Layers: () => l10n.t('Layers'),
+      Vocabulary: () => l10n.t('Vocabulary'),
+      Inference: () => l10n.t('Inference'),
+    })[key](),
+  inferenceTime: (ms: string, loadMs: string | undefined) => (loadMs === undefined ? l10n.t('{0} ms', ms) : l10n.t('{0} ms (+ {1} ms loading)', ms, loadMs)),
 };

@@ -123,11 +123,20 @@ export interface PanelPage {
   send: (message: unknown) => Promise<void>;
 }
 
-export async function openPanel(b: Browser, options: { savedState?: unknown; theme?: keyof typeof THEMES; viewport?: { width: number; height: number } } = {}): Promise<PanelPage> {
+export interface OpenPanelOptions {
+  savedState?: unknown;
+  theme?: keyof typeof THEMES;
+  viewport?: { width: number; height: number };
+  /** `vscode.env.language` and `vscode.l10n.bundle` as the host passes them (e.g. 'fr' and l10n/bundle.l10n.fr.json). */
+  lang?: string;
+  l10nBundle?: Record<string, string>;
+}
+
+export async function openPanel(b: Browser, options: OpenPanelOptions = {}): Promise<PanelPage> {
   const theme = THEMES[options.theme ?? 'dark'];
   const page = await b.newPage({ viewport: options.viewport ?? { width: 900, height: 700 } });
   const nonce = makeNonce();
-  const html = renderPanelHtml({ cspSource: ORIGIN, scriptUri: `${ORIGIN}/dist/webview.js`, styleUri: `${ORIGIN}/media/panel.css`, nonce });
+  const html = renderPanelHtml({ cspSource: ORIGIN, scriptUri: `${ORIGIN}/dist/webview.js`, styleUri: `${ORIGIN}/media/panel.css`, nonce, lang: options.lang, l10nBundle: options.l10nBundle });
   await page.route(`${ORIGIN}/**`, async (route) => {
     const url = new URL(route.request().url());
     if (url.pathname === '/index.html') return route.fulfill({ contentType: 'text/html', body: html });

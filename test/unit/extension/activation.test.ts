@@ -66,6 +66,7 @@ function fakeVscode(rec: Recorded): unknown {
     StatusBarAlignment: { Left: 1, Right: 2 },
     memento,
     l10n: { t: (message: string, ...args: unknown[]) => message.replace(/\{(\d+)\}/g, (_: string, i: string) => String(args[Number(i)])) },
+    env: { language: 'en' },
     commands: {
       registerCommand: (id: string, fn: (...args: unknown[]) => unknown) => {
         rec.commands.set(id, fn);

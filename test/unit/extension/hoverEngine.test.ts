@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { EngineClient } from '../../../src/extension/engineClient';
-import { ENGLISH, hoverContent, hoverMarkdown, nextTokensAt, tokenIndexAt, tokenSpans } from '../../../src/extension/hoverModel';
+import { hoverContent, hoverMarkdown, nextTokensAt, tokenIndexAt, tokenSpans } from '../../../src/extension/hoverModel';
 import { findPrompt, promptIndexAt } from '../../../src/extension/prompt';
 import { ensureTestModel, type TestModelInfo } from '../../fixtures/testModel';
 import { DIST, ensureBuilt } from '../helpers/build';
@@ -61,7 +61,7 @@ test('hovering a word of a Python string: its token, and the model\'s next token
   assert.ok(next !== null, 'the per-position lens gives candidates mid-prompt');
   assert.equal(next.base[0]?.id, (expectedId + 1) % info.vocabSize, 'the test model predicts id + 1 after every token');
   assert.equal(next.steered, null);
-  const md = hoverMarkdown(hoverContent(analysis, position, next), ENGLISH);
+  const md = hoverMarkdown(hoverContent(analysis, position, next));
   assert.match(md, /\*\*next token\*\*/);
   assert.match(md, /\| 1 \| /);
 });

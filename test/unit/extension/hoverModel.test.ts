@@ -9,7 +9,6 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import {
   codeSpan,
-  ENGLISH,
   hoverContent,
   hoverMarkdown,
   languageRuns,
@@ -145,7 +144,7 @@ test('the hover markdown: token, the strip (spans VS Code keeps), the next-token
   assert.equal(content.tokenNumber, 16);
   assert.equal(content.tokenCount, 17);
   assert.equal(content.actualNext?.text, '.');
-  const md = hoverMarkdown(content, ENGLISH);
+  const md = hoverMarkdown(content);
   assert.match(md, /token `être` \(16 of 17\)/);
   assert.match(md, /\*\*nearest language\*\* per layer, k = 0 … 6/);
   assert.match(md, /\*\*next token\*\* after this token — the prompt continues with `\.`/);
@@ -162,11 +161,11 @@ test('the hover markdown: token, the strip (spans VS Code keeps), the next-token
 
 test('the hover without vectors, without centroids, and where the candidates are unknown', () => {
   const plain: PromptAnalysis = { ...analysis, steered: null, centroids: null, layers: analysis.layers.map((l) => ({ layer: l.layer, norms: l.norms })) };
-  const md = hoverMarkdown(hoverContent(plain, 3, null), ENGLISH);
+  const md = hoverMarkdown(hoverContent(plain, 3, null));
   assert.match(md, /\*\*nearest language\*\*: this model has no language centroids/);
   assert.match(md, /\*\*next token\*\*: not available for this position\. — the prompt continues with `␣d`/);
   assert.ok(!md.includes('steered'));
-  const base = hoverMarkdown(hoverContent({ ...analysis, steered: null }, analysis.tokens.length - 1, nextTokensAt({ ...analysis, steered: null }, analysis.tokens.length - 1, 2)), ENGLISH);
+  const base = hoverMarkdown(hoverContent({ ...analysis, steered: null }, analysis.tokens.length - 1, nextTokensAt({ ...analysis, steered: null }, analysis.tokens.length - 1, 2)));
   assert.match(base, /\| \| base \|\n\|--:\|:--\|\n\| 1 \| `↵` 45 % \|/);
   assert.ok(!base.includes('the prompt continues'), 'nothing follows the last token');
 });

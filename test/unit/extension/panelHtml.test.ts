@@ -23,3 +23,17 @@ test('nonces are fresh and carry 128 bits', () => {
   assert.notEqual(a, makeNonce());
   assert.equal(Buffer.from(a, 'base64').length, 16);
 });
+
+test('a translation bundle travels as an inert JSON data block that no translation can close', () => {
+  const bundle = { 'Language by layer': 'Langue par couche', evil: '</script><script>alert(1)</script><!--' };
+  const html = renderPanelHtml({ cspSource: 'https://c', scriptUri: 'https://c/dist/webview.js', styleUri: 'https://c/media/panel.css', nonce: 'n', lang: 'fr', l10nBundle: bundle });
+  assert.match(html, /<html lang="fr">/);
+  const scripts = [...html.matchAll(/<script\b[^>]*>/g)].map((m) => m[0]);
+  // The data block is not a script the browser runs (type application/json), so it needs no nonce.
+  assert.deepEqual(scripts, ['<script type="application/json" id="l10n-bundle">', '<script nonce="n" src="https://c/dist/webview.js">']);
+  const block = /<script type="application\/json" id="l10n-bundle">([\s\S]*?)<\/script>/.exec(html)?.[1];
+  assert.ok(block !== undefined && !block.includes('<'), 'no < inside the block');
+  assert.deepEqual(JSON.parse(block), bundle);
+  // English (no bundle): no block at all.
+  assert.doesNotMatch(renderPanelHtml({ cspSource: 'https://c', scriptUri: 'https://c/w.js', styleUri: 'https://c/p.css', nonce: 'n' }), /l10n-bundle/);
+});

@@ -110,7 +110,7 @@ test('the .vsix holds the bundles and only the linux-x64 onnxruntime binaries', 
   const r = spawnSync(process.execPath, [path.join(REPO_ROOT, 'node_modules', '@vscode', 'vsce', 'vsce'), 'ls'], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 120_000 });
   assert.equal(r.status, 0, r.stderr);
   const files = r.stdout.split('\n').filter((l) => l !== '');
-  for (const f of ['package.json', 'LICENSE', 'README.md', 'dist/extension.js', 'dist/worker.js', 'dist/webview.js', 'media/panel.css', 'package.nls.json', 'media/activity-bar.svg', 'media/session.schema.json', 'models/tiny-polyglot/corpus/steer.jsonl', 'models/tiny-polyglot/corpus/dev.jsonl', 'node_modules/onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node', 'node_modules/onnxruntime-common/dist/cjs/package.json', 'dist/fasttext/lid.176.ftz', 'dist/fasttext/fastText.node.wasm', 'dist/fasttext/THIRD_PARTY_NOTICES.md', 'THIRD_PARTY_NOTICES.md']) {
+  for (const f of ['package.json', 'LICENSE', 'README.md', 'dist/extension.js', 'dist/worker.js', 'dist/webview.js', 'media/panel.css', 'package.nls.json', 'media/activity-bar.svg', 'media/session.schema.json', 'models/tiny-polyglot/corpus/steer.jsonl', 'models/tiny-polyglot/corpus/dev.jsonl', 'node_modules/onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node', 'node_modules/onnxruntime-common/dist/cjs/package.json', 'dist/fasttext/lid.176.ftz', 'dist/fasttext/fastText.node.wasm', 'dist/fasttext/THIRD_PARTY_NOTICES.md', 'THIRD_PARTY_NOTICES.md', 'package.nls.fr.json', 'package.nls.zh-cn.json', 'l10n/bundle.l10n.json', 'l10n/bundle.l10n.fr.json', 'l10n/bundle.l10n.zh-cn.json']) {
     assert.ok(files.includes(f), `missing ${f}`);
   }
   const native = files.filter((f) => f.includes('/bin/napi-v6/'));
