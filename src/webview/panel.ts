@@ -72,6 +72,8 @@ export class PanelView {
   }
 
   update(vm: PanelViewModel): void {
+    // The first vector switched on: show what it does (the user can go back to the unsteered view).
+    if (this.vm.steeredLayers === undefined && vm.steeredLayers !== undefined) this.ui.steering = 'steered';
     this.vm = vm;
     this.setBusy(false);
     const userInVectors = this.pointerInVectors || this.vectorsSlot.contains(document.activeElement);

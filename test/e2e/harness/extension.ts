@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { REPO_ROOT } from './environment';
 
 const VSIX = path.join(REPO_ROOT, '.cache', 'e2e', 'polyglot-lens-e2e.vsix');
-const INPUTS = ['src', 'media', 'package.json', '.vscodeignore', path.join('scripts', 'build.mjs'), path.join('scripts', 'package.mjs')];
+const INPUTS = ['src', 'media', 'l10n', 'models/tiny-polyglot', 'package.json', 'package.nls.json', 'package.nls.fr.json', 'package.nls.zh-cn.json', '.vscodeignore', path.join('scripts', 'build.mjs'), path.join('scripts', 'package.mjs')];
 
 function newestMtime(p: string): number {
   const full = path.join(REPO_ROOT, p);

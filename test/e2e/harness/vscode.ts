@@ -185,17 +185,17 @@ export class VsCodeSession {
     await this.page.locator('.editor-instance .monaco-editor .view-lines').first().waitFor({ timeout: 30_000 });
   }
 
-  /** Puts the cursor at the start of 1-based `line` through Go to Line (`:` in Quick Open). */
-  async goToLine(line: number): Promise<void> {
+  /** Puts the cursor at 1-based `line` (and `column`, default its start) through Go to Line (`:` in Quick Open). */
+  async goToLine(line: number, column?: number): Promise<void> {
     await this.page.locator('.editor-instance .monaco-editor .view-lines').first().click();
     await this.page.keyboard.press('Control+G');
     const input = this.page.locator('.quick-input-widget input');
     await input.waitFor({ state: 'visible', timeout: 10_000 });
-    await input.fill(`:${line}`);
+    await input.fill(column !== undefined ? `:${line}:${column}` : `:${line}`);
     await this.page.keyboard.press('Enter');
     await this.page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 10_000 });
     // The status bar shows the cursor position once the editor has it.
-    await this.page.locator(`.statusbar-item[id="status.editor.selection"]`, { hasText: `Ln ${line},` }).waitFor({ timeout: 10_000 });
+    await this.page.locator(`.statusbar-item[id="status.editor.selection"]`, { hasText: column !== undefined ? `Ln ${line}, Col ${column}` : `Ln ${line},` }).waitFor({ timeout: 10_000 });
   }
 
   /**
