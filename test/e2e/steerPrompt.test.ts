@@ -42,7 +42,8 @@ function expectedTokens(text: string): { ids: number[]; texts: string[] } {
 }
 
 test('Steer Prompt shows the tokens of the line under the cursor from a real inference', { timeout: 15 * 60_000 }, async (t) => {
-  const vs = await VsCodeSession.start(t, { workspace, extension: { vsix }, machineSettings: { 'polyglotLens.modelPath': model.dir } });
+  // promptScope 'line': in a text file the default ('auto') takes the whole paragraph, and notes.txt is one.
+  const vs = await VsCodeSession.start(t, { workspace, extension: { vsix }, machineSettings: { 'polyglotLens.modelPath': model.dir }, userSettings: { 'polyglotLens.promptScope': 'line' } });
   if (vs === undefined) return;
   try {
     await vs.openFile('notes.txt');
