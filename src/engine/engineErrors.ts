@@ -21,7 +21,7 @@ export function toEngineError(err: unknown): unknown {
     const tokenizer = /tokenizer/.test(err.message) && !missing;
     return new EngineError(missing ? 'MODEL_NOT_FOUND' : tokenizer ? 'TOKENIZER_INVALID' : 'MODEL_INVALID', err.message, MODEL_SETTING_HINT, cause);
   }
-  if (err instanceof OnnxFormatError) return new EngineError('MODEL_INVALID', err.message, 'Check that the ONNX file is complete (not a Git LFS pointer) and was exported as a decoder-only model (Hugging Face Optimum / transformers.js layout).', cause);
+  if (err instanceof OnnxFormatError) return new EngineError('MODEL_INVALID', err.message, 'Check that the ONNX file was downloaded completely (a Git LFS pointer file is a few hundred bytes) and was exported as a decoder-only model (Hugging Face Optimum / transformers.js layout).', cause);
   if (err instanceof ResidualStreamError) {
     return new EngineError('UNSUPPORTED_MODEL', err.message, `Name the residual-stream tensors in ${LOCATOR_OVERRIDE_FILE} in the model folder (see src/engine/model/README.md, "Locator override").`, cause);
   }

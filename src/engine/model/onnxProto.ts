@@ -153,8 +153,8 @@ export function decodeModel(bytes: Uint8Array, sourceName = 'model'): ModelProto
     decoded = onnxModelType().decode(bytes);
   } catch (err) {
     throw new OnnxFormatError(
-      `${sourceName} is not a valid ONNX model (protobuf decoding failed: ${errorText(err)}). ` +
-        'Check that the file was downloaded completely (a Git LFS pointer file is a few hundred bytes).',
+      // What to check is the hint the engine attaches to every OnnxFormatError (engineErrors.ts): not repeated here.
+      `${sourceName} is not a valid ONNX model (protobuf decoding failed: ${errorText(err)}).`,
       { cause: err },
     );
   }
