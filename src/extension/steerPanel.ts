@@ -7,7 +7,8 @@
 import * as vscode from 'vscode';
 import { STEER_PANEL_VIEW_TYPE, webviewToHost, type HostToWebview, type InspectLayerMessage, type PanelIntent, type WebviewToHost } from '../protocol/webview';
 import { safeParse } from '../protocol/validate';
-import { makeNonce, renderPanelHtml } from './panelHtml';
+import { renderPanelHtml } from './panelHtml';
+import { makeNonce } from './webviewHtml';
 
 export interface PanelEvents {
   onRerun(): void;

@@ -8,6 +8,7 @@ import * as l10n from '@vscode/l10n';
 import type { SweepCellInfo, SweepReport } from '../protocol/engine';
 import { int, literal, num, object, type Validator } from '../protocol/validate';
 import { formatStrength, languageName } from './viewItems';
+import { contentSecurityPolicy, escapeHtml, webviewDocument } from './webviewHtml';
 
 /** What the chart posts: apply one cell's (layer, strength) to the vector. */
 export interface SweepChartIntent {
@@ -20,10 +21,6 @@ export const sweepChartIntent: Validator<SweepChartIntent> = object({ type: lite
 
 /** Share of the accent colour in a 100 % cell: the text on it must stay readable in light and dark themes. */
 export const FILL_AT_FULL = 0.55;
-
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
-}
 
 function pct(x: number): string {
   return `${Math.round(x)} %`;
@@ -71,14 +68,7 @@ export function sweepChartHtml(report: SweepReport, options: SweepChartOptions):
   const b = report.best;
   const summary = l10n.t('Best: k = {0}, ×{1} — {2} of {3} continuations in {4} (the weakest setting within one prompt of the highest language control).', b.layer, formatStrength(b.strength), pct(b.languageControl), report.prompts, target);
   const setup = l10n.t('{0} prompts per cell from {1}, {2} tokens each, sampled at temperature 0.7 with the same seeds in every cell. Strengths are multiples of each layer’s natural strength (the one that moves the mean {3} state onto the mean {4} state).', report.prompts, report.corpus.split(/[\\/]/).pop() ?? report.corpus, report.maxNewTokens, languageName(report.source), target);
-  return `<!DOCTYPE html>
-<html lang="${escapeHtml(options.language ?? 'en')}">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src ${cspSource} 'nonce-${nonce}'; script-src 'nonce-${nonce}';">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<title>${escapeHtml(title)}</title>
-<style nonce="${nonce}">
+  const style = `<style nonce="${escapeHtml(nonce)}">
   body { font-family: var(--vscode-font-family); font-size: var(--vscode-font-size); color: var(--vscode-foreground); background: var(--vscode-editor-background); padding: 0 16px 16px; }
   h1 { font-size: 1.2em; font-weight: 600; }
   table { border-collapse: separate; border-spacing: 3px; }
@@ -101,10 +91,8 @@ export function sweepChartHtml(report: SweepReport, options: SweepChartOptions):
   .apply:hover { background: var(--vscode-button-hoverBackground, var(--vscode-button-background)); }
   .apply:focus-visible { outline: 2px solid var(--vscode-focusBorder); outline-offset: 2px; }
   ${cellRules.join('\n  ')}
-</style>
-</head>
-<body>
-<h1>${escapeHtml(title)}</h1>
+</style>`;
+  const body = `<h1>${escapeHtml(title)}</h1>
 <p>${escapeHtml(summary)}</p>
 <button type="button" class="apply" data-layer="${b.layer}" data-strength="${b.strength}">${escapeHtml(l10n.t('Apply best (k = {0}, ×{1})', b.layer, formatStrength(b.strength)))}</button>
 <table>
@@ -115,13 +103,12 @@ ${rows}
 </tbody>
 </table>
 <p>${escapeHtml(setup)}</p>
-<script nonce="${nonce}">
+<script nonce="${escapeHtml(nonce)}">
   const vscode = acquireVsCodeApi();
   document.addEventListener('click', (e) => {
     const b = e.target instanceof Element ? e.target.closest('button[data-layer]') : null;
     if (b) vscode.postMessage({ type: 'apply', layer: Number(b.dataset.layer), strength: Number(b.dataset.strength) });
   });
-</script>
-</body>
-</html>`;
+</script>`;
+  return webviewDocument({ lang: options.language ?? 'en', csp: contentSecurityPolicy(cspSource, nonce, { nonceStyle: true }), title, head: style, body });
 }

@@ -16,6 +16,7 @@ import { explainUntrusted, heldBackByTrust } from './trust';
 import { languagesFromName, type VectorEntry } from './vectorState';
 import { askLayer, pickVector, VECTOR_COMMANDS } from './vectorsView';
 import { formatStrength, languageName } from './viewItems';
+import { makeNonce } from './webviewHtml';
 
 export const COMPUTE_VECTOR_COMMAND = 'polyglotLens.computeVector';
 export const EVALUATE_VECTOR_COMMAND = 'polyglotLens.evaluateVector';
@@ -139,13 +140,6 @@ async function computeVector(context: vscode.ExtensionContext, services: LensSer
 /** One chart panel per vector; a new sweep of the same vector replaces its chart. */
 const charts = new Map<string, { panel: vscode.WebviewPanel; report: SweepReport; name: string; shown?: string }>();
 
-function nonce(): string {
-  const chars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-  let s = '';
-  for (let i = 0; i < 32; i++) s += chars.charAt(Math.floor(Math.random() * chars.length));
-  return s;
-}
-
 /** (Re)draws a chart; `onlyIfMoved`: only when the vector's setting (the ● mark) changed since the last drawing. */
 function renderChart(services: LensServices, id: string, onlyIfMoved = false): void {
   const chart = charts.get(id);
@@ -156,7 +150,7 @@ function renderChart(services: LensServices, id: string, onlyIfMoved = false): v
   chart.shown = shown;
   chart.panel.webview.html = sweepChartHtml(chart.report, {
     vectorName: chart.name,
-    nonce: nonce(),
+    nonce: makeNonce(),
     cspSource: chart.panel.webview.cspSource,
     language: vscode.env.language,
     ...(current !== undefined ? { current: { layer: current.layer, strength: current.strength } } : {}),

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { contentSecurityPolicy, makeNonce, renderPanelHtml } from '../../../src/extension/panelHtml';
+import { panelContentSecurityPolicy, renderPanelHtml } from '../../../src/extension/panelHtml';
+import { makeNonce } from '../../../src/extension/webviewHtml';
 
 test('the CSP allows only the nonce-carrying script and the extension origin', () => {
-  const csp = contentSecurityPolicy('https://x.vscode-cdn.net', 'N0NCE');
+  const csp = panelContentSecurityPolicy('https://x.vscode-cdn.net', 'N0NCE');
   assert.match(csp, /default-src 'none'/);
   assert.match(csp, /script-src 'nonce-N0NCE'(;|$)/);
   assert.match(csp, /style-src https:\/\/x\.vscode-cdn\.net(;|$)/);
