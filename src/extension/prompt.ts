@@ -344,7 +344,7 @@ class Lexer {
       if (m !== null && /^(?:[rR]?[bBfF]?|[bBfF]?[rR]?|[uU])$/.test(m[1] as string)) {
         const prefix = (m[1] as string).toLowerCase();
         const quote = m[2] as string;
-        return this.pythonString(i + prefix.length, quote, prefix.includes('r'), prefix.includes('f'));
+        return this.quoted(i + prefix.length, quote, { multiline: quote.length === 3, escapes: prefix.includes('r') ? 'none' : 'backslash', fields: prefix.includes('f') ? 'python' : 'none' });
       }
       return undefined;
     }
@@ -358,7 +358,7 @@ class Lexer {
         return { open, contentStart: open + 1, contentEnd: end, close: end + 1 + hashes.length, escapes: 'none' };
       }
     }
-    if (ch === '`' && s.templates) return this.template(i);
+    if (ch === '`' && s.templates) return this.quoted(i, '`', { multiline: true, escapes: 'backslash', fields: 'template' });
     if (ch === '`' && s.backtickRaw) {
       const end = t.indexOf('`', i + 1);
       if (end < 0) return 'unterminated';
@@ -366,71 +366,37 @@ class Lexer {
     }
     if (ch === '"' || (ch === "'" && s.singleQuotes)) {
       if (ch === "'" && s.rust && !/^'(?:\\.[^']{0,8}|[^'\\])'/u.test(t.slice(i, i + 12))) return undefined; // a lifetime
-      return this.lineString(i, ch);
+      return this.quoted(i, ch, { multiline: false, escapes: 'backslash', fields: 'none' });
     }
     return undefined;
   }
 
-  /** A '…' or "…" string that ends at its line's end (a backslash before the newline continues it). */
-  private lineString(open: number, quote: string): StringLiteral | 'unterminated' {
+  /**
+   * The literal opened by `quote` at `open`, up to the same quote: '…' and "…" end at their line's end (a
+   * backslash before the newline continues them), Python's triple quotes and JS templates do not. A backslash
+   * always skips the next character (in raw Python strings too: r"\"" is a backslash and a quote). Fields
+   * (f-string `{…}`, template `${…}`) may hold strings, templates and braces of their own and are skipped whole.
+   */
+  private quoted(open: number, quote: string, o: { multiline: boolean; escapes: EscapeStyle; fields: 'none' | 'python' | 'template' }): StringLiteral | 'unterminated' {
     const t = this.text;
-    let j = open + 1;
+    const contentStart = open + quote.length;
+    let j = contentStart;
     while (j < t.length) {
       const c = t[j];
       if (c === '\\') {
         j += 2;
         continue;
       }
-      if (c === quote) return { open, contentStart: open + 1, contentEnd: j, close: j + 1, escapes: 'backslash' };
-      if (c === '\n') return 'unterminated';
-      j++;
-    }
-    return 'unterminated';
-  }
-
-  private pythonString(open: number, quote: string, raw: boolean, fString: boolean): StringLiteral | 'unterminated' {
-    const t = this.text;
-    const triple = quote.length === 3;
-    let j = open + quote.length;
-    while (j < t.length) {
-      const c = t[j] as string;
-      if (c === '\\') {
-        j += 2; // in raw strings too: r"\"" is a backslash and a quote
+      if (t.startsWith(quote, j)) return { open, contentStart, contentEnd: j, close: j + quote.length, escapes: o.escapes };
+      if (c === '\n' && !o.multiline) return 'unterminated';
+      if (o.fields === 'python' && c === '{' && t[j + 1] === '{') {
+        j += 2; // `{{` is a literal brace
         continue;
       }
-      if (t.startsWith(quote, j)) {
-        const escapes: EscapeStyle = raw ? 'none' : 'backslash';
-        return { open, contentStart: open + quote.length, contentEnd: j, close: j + quote.length, escapes };
-      }
-      if (c === '\n' && !triple) return 'unterminated';
-      if (fString && c === '{') {
-        if (t[j + 1] === '{') {
-          j += 2;
-          continue;
-        }
-        const end = this.skipField(j + 1);
-        if (end === undefined) return 'unterminated';
-        j = end;
-        continue;
-      }
-      j++;
-    }
-    return 'unterminated';
-  }
-
-  /** A JS template literal; `${…}` fields may hold strings, templates and braces of their own. */
-  private template(open: number): StringLiteral | 'unterminated' {
-    const t = this.text;
-    let j = open + 1;
-    while (j < t.length) {
-      const c = t[j];
-      if (c === '\\') {
-        j += 2;
-        continue;
-      }
-      if (c === '`') return { open, contentStart: open + 1, contentEnd: j, close: j + 1, escapes: 'backslash' };
-      if (c === '$' && t[j + 1] === '{') {
-        const end = this.skipField(j + 2);
+      // Where a field's body starts: after `{` in a Python f-string, after `${` in a JS template.
+      const field = o.fields === 'python' && c === '{' ? j + 1 : o.fields === 'template' && c === '$' && t[j + 1] === '{' ? j + 2 : undefined;
+      if (field !== undefined) {
+        const end = this.skipField(field);
         if (end === undefined) return 'unterminated';
         j = end;
         continue;
