@@ -16,6 +16,7 @@ import { fitLayerPlane, projectOnLayerPlane, type LayerPlane } from './analysis/
 import { matrix } from './analysis/matrix';
 import { fastTextLanguageIdentifier, type LanguageIdentifier } from './analysis/metrics';
 import { centroidMean, nearestLanguagePerToken } from './analysis/similarity';
+import { Lru } from './lru';
 import { defaultCacheDir } from './model/cache';
 import { generate, type GenerateResult } from './model/generate';
 import type { LensTopK } from './model/logitLens';
@@ -87,28 +88,6 @@ const UNDETERMINED = 'und';
 const POSITION_TO_PROTOCOL: Record<PositionMode, SteerPositions> = { all: 'all', prompt: 'prompt', generated: 'generated', lastPrompt: 'last-prompt-token' };
 const PROTOCOL_TO_POSITION: Record<SteerPositions, PositionMode> = { all: 'all', prompt: 'prompt', generated: 'generated', 'last-prompt-token': 'lastPrompt' };
 
-/** A small insertion-ordered LRU map. */
-class Lru<V> {
-  private readonly map = new Map<string, V>();
-  constructor(private readonly capacity: number) {}
-  get(key: string): V | undefined {
-    const v = this.map.get(key);
-    if (v !== undefined) {
-      this.map.delete(key);
-      this.map.set(key, v);
-    }
-    return v;
-  }
-  set(key: string, value: V): void {
-    this.map.delete(key);
-    this.map.set(key, value);
-    while (this.map.size > this.capacity) this.map.delete(this.map.keys().next().value as string);
-  }
-  get size(): number {
-    return this.map.size;
-  }
-}
-
 /** Throws CANCELLED when the request's signal has fired. */
 function checkCancelled(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new EngineError('CANCELLED', 'Cancelled by a newer request.');
@@ -136,11 +115,11 @@ export function runtimeKey(dir: string, options: RuntimeOptions): string {
 
 export class ModelRuntime {
   /** Forward passes over a prompt (base or steered), by prompt + vector set. */
-  private readonly forwards = new Lru<ForwardEntry>(CACHE_ENTRIES);
+  private readonly forwards = new Lru<string, ForwardEntry>(CACHE_ENTRIES);
   /** Finished continuations, by prompt + vector set + generation settings. */
-  private readonly continuations = new Lru<Continuation>(CACHE_ENTRIES);
+  private readonly continuations = new Lru<string, Continuation>(CACHE_ENTRIES);
   /** Inspections (logit lens at every position, projections), by forward pass + inspect options. */
-  private readonly inspections = new Lru<PromptInspection>(CACHE_ENTRIES);
+  private readonly inspections = new Lru<string, PromptInspection>(CACHE_ENTRIES);
   /** Per-layer PCA planes of the centroids (they do not depend on the prompt), fitted on first use. */
   private readonly planes = new WeakMap<LanguageCentroids, Map<number, LayerPlane | null>>();
   /** Decoded single tokens (the lens decodes thousands, mostly the same few hundred). */

@@ -10,8 +10,9 @@
 import * as vscode from 'vscode';
 import type { PromptAnalysis, SteeringSpec } from '../protocol/engine';
 import { EngineError, isCancelled } from '../protocol/errors';
+import { Lru } from '../engine/lru';
 import type { EngineClient } from './engineClient';
-import { escapeMarkdown, hoverContent, hoverMarkdown, Lru, nextTokensAt, tokenIndexAt, tokenSpans, type NextTokens } from './hoverModel';
+import { escapeMarkdown, hoverContent, hoverMarkdown, nextTokensAt, tokenIndexAt, tokenSpans, type NextTokens } from './hoverModel';
 import { documentKind, findPrompt, promptIndexAt, type FoundPrompt } from './prompt';
 import { readSettings } from './settings';
 

@@ -12,7 +12,6 @@ import {
   hoverContent,
   hoverMarkdown,
   languageRuns,
-  Lru,
   nearestByLayer,
   nextTokensAt,
   stripHtml,
@@ -186,15 +185,4 @@ test('code spans survive backticks, pipes and whitespace; tokens show their spac
   assert.equal(codeSpan('a`b'), '``a`b``');
   assert.equal(codeSpan('`x'), '`` `x ``');
   assert.equal(codeSpan('a|b', true), '`a\\|b`');
-});
-
-test('the LRU keeps the most recently used entries', () => {
-  const lru = new Lru<string, number>(2);
-  lru.set('a', 1);
-  lru.set('b', 2);
-  assert.equal(lru.get('a'), 1);
-  lru.set('c', 3);
-  assert.equal(lru.get('b'), undefined, 'b was the least recently used');
-  assert.equal(lru.get('a'), 1);
-  assert.equal(lru.size, 2);
 });
