@@ -2,13 +2,16 @@
  * Serves the panel to Chromium the way VS Code does: the exact HTML shell and Content-Security-Policy of
  * renderPanelHtml(), dist/webview.js and everything under media/ (stylesheet, codicons), with
  * `acquireVsCodeApi` replaced by a recorder of posted messages. Themes are the variables VS Code injects
- * into every webview, plus its body class (vscode-dark / vscode-light / vscode-high-contrast).
+ * into every webview, plus its body class (vscode-dark / vscode-light / vscode-high-contrast). Also the one
+ * headless Chromium each webview test file shares.
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { makeNonce, renderPanelHtml } from '../../src/extension/panelHtml';
-import { REPO_ROOT } from '../e2e/harness/environment';
+import { after, before, type TestContext } from 'node:test';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { renderPanelHtml } from '../../src/extension/panelHtml';
+import { makeNonce } from '../../src/extension/webviewHtml';
+import { CHROMIUM_ARGS, chromiumMissing, chromiumPath, REPO_ROOT, skipLoudly } from '../e2e/harness/environment';
 
 export const ORIGIN = 'https://webview.test';
 
@@ -116,6 +119,55 @@ export const THEMES: Record<'dark' | 'light' | 'hc', { bodyClass: string; vars: 
   },
 };
 
+/**
+ * One headless Chromium for the tests of a file: launched before them (after `setup`, e.g. building dist/),
+ * closed after them. `browserOrSkip(t)` is that browser, or undefined once `t` has been skipped loudly
+ * because Chromium is missing (on CI chromiumMissing() throws instead).
+ */
+export function chromiumForTests(setup?: () => void | Promise<void>): { browserOrSkip: (t: TestContext) => Browser | undefined } {
+  const missing = chromiumMissing();
+  let browser: Browser | undefined;
+  before(async () => {
+    await setup?.();
+    if (missing === undefined) browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS, headless: true });
+  });
+  after(async () => {
+    await browser?.close();
+  });
+  return {
+    browserOrSkip: (t) => {
+      if (missing === undefined && browser !== undefined) return browser;
+      skipLoudly(t, missing ?? 'no browser');
+      return undefined;
+    },
+  };
+}
+
+/**
+ * What VS Code gives every webview page, installed before the page's own scripts run: `acquireVsCodeApi`
+ * (posted messages recorded in `window.__posted`, state kept in `window.__state`, starting at `savedState`),
+ * the theme's variables and body class; CSP violations are recorded in `window.__csp`.
+ */
+export async function installWebviewStandIns(page: Page, options: { theme?: keyof typeof THEMES; savedState?: unknown } = {}): Promise<void> {
+  const theme = THEMES[options.theme ?? 'dark'];
+  // A string, not a function: tsx (esbuild keepNames) would inject a `__name` helper the page lacks.
+  await page.addInitScript(`
+    window.__posted = [];
+    window.__state = ${JSON.stringify(options.savedState ?? null)} ?? undefined;
+    window.__csp = [];
+    document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));
+    window.acquireVsCodeApi = () => ({
+      postMessage: (m) => { window.__posted.push(m); },
+      getState: () => window.__state,
+      setState: (s) => { window.__state = s; },
+    });
+    document.addEventListener('DOMContentLoaded', () => {
+      for (const [k, v] of Object.entries(${JSON.stringify(theme.vars)})) document.documentElement.style.setProperty(k, v);
+      document.body.classList.add(${JSON.stringify(theme.bodyClass)});
+    });
+  `);
+}
+
 export interface PanelPage {
   page: Page;
   posted: () => Promise<unknown[]>;
@@ -133,7 +185,6 @@ export interface OpenPanelOptions {
 }
 
 export async function openPanel(b: Browser, options: OpenPanelOptions = {}): Promise<PanelPage> {
-  const theme = THEMES[options.theme ?? 'dark'];
   const page = await b.newPage({ viewport: options.viewport ?? { width: 900, height: 700 } });
   const nonce = makeNonce();
   const html = renderPanelHtml({ cspSource: ORIGIN, scriptUri: `${ORIGIN}/dist/webview.js`, styleUri: `${ORIGIN}/media/panel.css`, nonce, lang: options.lang, l10nBundle: options.l10nBundle });
@@ -150,22 +201,7 @@ export async function openPanel(b: Browser, options: OpenPanelOptions = {}): Pro
       return route.fulfill({ status: 404, body: '' });
     }
   });
-  // A string, not a function: tsx (esbuild keepNames) would inject a `__name` helper the page lacks.
-  await page.addInitScript(`
-    window.__posted = [];
-    window.__state = ${JSON.stringify(options.savedState ?? null)} ?? undefined;
-    window.__csp = [];
-    document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));
-    window.acquireVsCodeApi = () => ({
-      postMessage: (m) => { window.__posted.push(m); },
-      getState: () => window.__state,
-      setState: (s) => { window.__state = s; },
-    });
-    document.addEventListener('DOMContentLoaded', () => {
-      for (const [k, v] of Object.entries(${JSON.stringify(theme.vars)})) document.documentElement.style.setProperty(k, v);
-      document.body.classList.add(${JSON.stringify(theme.bodyClass)});
-    });
-  `);
+  await installWebviewStandIns(page, options);
   await page.goto(`${ORIGIN}/index.html`);
   return {
     page,

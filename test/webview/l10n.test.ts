@@ -7,12 +7,11 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { after, before, test } from 'node:test';
-import { chromium, type Browser } from 'playwright-core';
+import { test } from 'node:test';
 import { hostToWebview, type PanelMessage } from '../../src/protocol/webview';
-import { CHROMIUM_ARGS, chromiumMissing, chromiumPath, REPO_ROOT, skipLoudly } from '../e2e/harness/environment';
+import { REPO_ROOT } from '../e2e/harness/environment';
 import { ensureBuilt } from '../unit/helpers/build';
-import { openPanel } from './harness';
+import { chromiumForTests, openPanel } from './harness';
 
 const recorded = hostToWebview(JSON.parse(readFileSync(path.join(REPO_ROOT, 'test', 'fixtures', 'messages', 'panel.json'), 'utf8')), 'fixture') as PanelMessage;
 
@@ -20,20 +19,11 @@ function bundle(lang: string): Record<string, string> {
   return JSON.parse(readFileSync(path.join(REPO_ROOT, 'l10n', `bundle.l10n.${lang}.json`), 'utf8')) as Record<string, string>;
 }
 
-let browser: Browser | undefined;
-const missing = chromiumMissing();
-
-before(async () => {
-  ensureBuilt();
-  if (missing === undefined) browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS, headless: true });
-});
-
-after(async () => {
-  await browser?.close();
-});
+const { browserOrSkip } = chromiumForTests(ensureBuilt);
 
 test('with the French bundle the panel speaks French from the first paint, under the real CSP', async (t) => {
-  if (missing !== undefined || browser === undefined) return skipLoudly(t, missing ?? 'no browser');
+  const browser = browserOrSkip(t);
+  if (browser === undefined) return;
   const fr = bundle('fr');
   const { page, cspViolations, send } = await openPanel(browser, { lang: 'fr', l10nBundle: fr });
   try {
@@ -61,7 +51,8 @@ test('with the French bundle the panel speaks French from the first paint, under
 });
 
 test('with the Chinese bundle the heading is Chinese; without a bundle the panel stays English', async (t) => {
-  if (missing !== undefined || browser === undefined) return skipLoudly(t, missing ?? 'no browser');
+  const browser = browserOrSkip(t);
+  if (browser === undefined) return;
   const zh = bundle('zh-cn');
   for (const [options, expected] of [
     [{ lang: 'zh-cn', l10nBundle: zh }, zh['Language by layer']],
@@ -79,7 +70,8 @@ test('with the Chinese bundle the heading is Chinese; without a bundle the panel
 });
 
 test('a translation cannot break out of the data block the bundle travels in', async (t) => {
-  if (missing !== undefined || browser === undefined) return skipLoudly(t, missing ?? 'no browser');
+  const browser = browserOrSkip(t);
+  if (browser === undefined) return;
   const hostile = '</script><script>window.__injected = true</script><!-- & "quotes"';
   const { page, cspViolations, send } = await openPanel(browser, { lang: 'fr', l10nBundle: { ...bundle('fr'), 'Language by layer': hostile } });
   try {

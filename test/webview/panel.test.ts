@@ -9,32 +9,23 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import * as path from 'node:path';
-import { after, before, test } from 'node:test';
-import { chromium, type Browser } from 'playwright-core';
+import { test } from 'node:test';
+import type { Browser } from 'playwright-core';
 import { hostToWebview, type AnalysisMessage, type ErrorMessage } from '../../src/protocol/webview';
-import { CHROMIUM_ARGS, chromiumMissing, chromiumPath, REPO_ROOT, RESULTS_DIR, skipLoudly } from '../e2e/harness/environment';
+import { REPO_ROOT, RESULTS_DIR } from '../e2e/harness/environment';
 import { ensureBuilt } from '../unit/helpers/build';
-import { openPanel as open } from './harness';
+import { chromiumForTests, openPanel as open } from './harness';
 
 const recorded = hostToWebview(JSON.parse(readFileSync(path.join(REPO_ROOT, 'test', 'fixtures', 'messages', 'analysis.json'), 'utf8')), 'fixture') as AnalysisMessage;
 
 /** The panel served like VS Code serves it (test/webview/harness.ts), optionally restored from a saved state. */
 const openPanel = (b: Browser, savedState?: unknown) => open(b, { savedState });
 
-let browser: Browser | undefined;
-const missing = chromiumMissing();
-
-before(async () => {
-  ensureBuilt();
-  if (missing === undefined) browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS, headless: true });
-});
-
-after(async () => {
-  await browser?.close();
-});
+const { browserOrSkip } = chromiumForTests(ensureBuilt);
 
 test('the panel posts ready, renders a recorded analysis under the real CSP, and saves it as state', async (t) => {
-  if (missing !== undefined || browser === undefined) return skipLoudly(t, missing ?? 'no browser');
+  const browser = browserOrSkip(t);
+  if (browser === undefined) return;
   const { page, posted, cspViolations, send } = await openPanel(browser);
   try {
     await page.waitForFunction(() => (window as unknown as { __posted: unknown[] }).__posted.length > 0);
@@ -88,7 +79,8 @@ test('the panel posts ready, renders a recorded analysis under the real CSP, and
 });
 
 test('the panel ignores invalid messages and never renders model text as HTML', async (t) => {
-  if (missing !== undefined || browser === undefined) return skipLoudly(t, missing ?? 'no browser');
+  const browser = browserOrSkip(t);
+  if (browser === undefined) return;
   const { page, send, cspViolations } = await openPanel(browser);
   try {
     const hostile = structuredClone(recorded);
@@ -112,7 +104,8 @@ test('the panel ignores invalid messages and never renders model text as HTML', 
 });
 
 test('a restored panel (VS Code reload) renders its saved state before the host sends anything', async (t) => {
-  if (missing !== undefined || browser === undefined) return skipLoudly(t, missing ?? 'no browser');
+  const browser = browserOrSkip(t);
+  if (browser === undefined) return;
   const { page, posted } = await openPanel(browser, recorded);
   try {
     await page.locator('[data-testid="app"][data-state="analysis"][data-request-id="7"]').waitFor({ timeout: 5_000 });
@@ -124,7 +117,8 @@ test('a restored panel (VS Code reload) renders its saved state before the host 
 });
 
 test('the error view shows the message and hint and posts Open Settings / Try Again', async (t) => {
-  if (missing !== undefined || browser === undefined) return skipLoudly(t, missing ?? 'no browser');
+  const browser = browserOrSkip(t);
+  if (browser === undefined) return;
   const { page, posted, send } = await openPanel(browser);
   try {
     const error: ErrorMessage = {

@@ -8,13 +8,13 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import * as path from 'node:path';
-import { after, before, test } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { test } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
 import { hostToWebview, panelIntent, type PanelMessage } from '../../src/protocol/webview';
 import { safeParse } from '../../src/protocol/validate';
-import { CHROMIUM_ARGS, chromiumMissing, chromiumPath, REPO_ROOT, RESULTS_DIR, skipLoudly } from '../e2e/harness/environment';
+import { REPO_ROOT, RESULTS_DIR } from '../e2e/harness/environment';
 import { ensureBuilt } from '../unit/helpers/build';
-import { openPanel } from './harness';
+import { chromiumForTests, openPanel } from './harness';
 
 const raw: unknown = JSON.parse(readFileSync(path.join(REPO_ROOT, 'test', 'fixtures', 'messages', 'panel.json'), 'utf8'));
 const recorded = hostToWebview(raw, 'fixture') as PanelMessage;
@@ -23,17 +23,9 @@ const SHOTS = path.join(RESULTS_DIR, 'webview');
 /** SLIDER_DEBOUNCE_MS of src/webview/vectors.ts (not imported: that module defines custom elements, which Node lacks). */
 const SLIDER_DEBOUNCE_MS = 150;
 
-let browser: Browser | undefined;
-const missing = chromiumMissing();
-
-before(async () => {
+const { browserOrSkip } = chromiumForTests(async () => {
   ensureBuilt();
   await mkdir(SHOTS, { recursive: true });
-  if (missing === undefined) browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS, headless: true });
-});
-
-after(async () => {
-  await browser?.close();
 });
 
 type Rgb = [number, number, number];
@@ -73,7 +65,8 @@ async function pressed(page: Page, group: string, value: string): Promise<void> 
 }
 
 test('the heatmap draws one cell per token and layer, coloured by the nearest language, with a legend', async (t) => {
-  if (missing !== undefined || browser === undefined) return skipLoudly(t, missing ?? 'no browser');
+  const browser = browserOrSkip(t);
+  if (browser === undefined) return;
   const { page, cspViolations } = await panel(browser);
   try {
     await pressed(page, 'steering-switch', 'base');
@@ -129,7 +122,8 @@ test('the heatmap draws one cell per token and layer, coloured by the nearest la
 });
 
 test('hovering a cell shows a tooltip with every language’s similarity for that cell', async (t) => {
-  if (missing !== undefined || browser === undefined) return skipLoudly(t, missing ?? 'no browser');
+  const browser = browserOrSkip(t);
+  if (browser === undefined) return;
   const { page } = await panel(browser);
   try {
     await pressed(page, 'steering-switch', 'base');
@@ -165,7 +159,8 @@ test('hovering a cell shows a tooltip with every language’s similarity for tha
 });
 
 test('arrow keys move the focused cell, each with an aria label; Enter picks the layer for the inspector', async (t) => {
-  if (missing !== undefined || browser === undefined) return skipLoudly(t, missing ?? 'no browser');
+  const browser = browserOrSkip(t);
+  if (browser === undefined) return;
   const { page } = await panel(browser);
   try {
     await pressed(page, 'steering-switch', 'base');
@@ -202,7 +197,8 @@ test('arrow keys move the focused cell, each with an aria label; Enter picks the
 });
 
 test('a table alternative carries the same numbers for screen readers', async (t) => {
-  if (missing !== undefined || browser === undefined) return skipLoudly(t, missing ?? 'no browser');
+  const browser = browserOrSkip(t);
+  if (browser === undefined) return;
   const { page } = await panel(browser);
   try {
     await pressed(page, 'steering-switch', 'base');
@@ -224,7 +220,8 @@ test('a table alternative carries the same numbers for screen readers', async (t
 });
 
 test('steered, difference and language x layer views show what the fixture says changed', async (t) => {
-  if (missing !== undefined || browser === undefined) return skipLoudly(t, missing ?? 'no browser');
+  const browser = browserOrSkip(t);
+  if (browser === undefined) return;
   const { page } = await panel(browser);
   try {
     const steered = vm.steeredLayers;
@@ -257,7 +254,8 @@ test('steered, difference and language x layer views show what the fixture says 
 });
 
 test('vector toggles post setVector intents: checkbox at once, layer on change, slider drags debounced', async (t) => {
-  if (missing !== undefined || browser === undefined) return skipLoudly(t, missing ?? 'no browser');
+  const browser = browserOrSkip(t);
+  if (browser === undefined) return;
   const { page, posted } = await panel(browser);
   try {
     const rows = page.locator('[data-testid="vectors"] li.vector');
@@ -331,7 +329,8 @@ test('vector toggles post setVector intents: checkbox at once, layer on change, 
 });
 
 test('continuations side by side with language badges and a token-level diff', async (t) => {
-  if (missing !== undefined || browser === undefined) return skipLoudly(t, missing ?? 'no browser');
+  const browser = browserOrSkip(t);
+  if (browser === undefined) return;
   const { page } = await panel(browser);
   try {
     const c = vm.continuations;
@@ -353,7 +352,8 @@ test('continuations side by side with language badges and a token-level diff', a
 });
 
 test('the layer inspector shows bars, logit-lens chips and a PCA picture for the picked layer', async (t) => {
-  if (missing !== undefined || browser === undefined) return skipLoudly(t, missing ?? 'no browser');
+  const browser = browserOrSkip(t);
+  if (browser === undefined) return;
   const { page, cspViolations } = await panel(browser);
   try {
     await pressed(page, 'steering-switch', 'base');
@@ -395,7 +395,8 @@ test('the layer inspector shows bars, logit-lens chips and a PCA picture for the
 });
 
 test('the whole panel in the dark, light and high-contrast themes (screenshots)', async (t) => {
-  if (missing !== undefined || browser === undefined) return skipLoudly(t, missing ?? 'no browser');
+  const browser = browserOrSkip(t);
+  if (browser === undefined) return;
   for (const theme of ['dark', 'light', 'hc'] as const) {
     const { page, cspViolations } = await panel(browser, theme);
     try {
@@ -419,7 +420,8 @@ test('the whole panel in the dark, light and high-contrast themes (screenshots)'
 });
 
 test('a newer analysis of the same prompt updates the panel in place: views, focus and a held slider survive', async (t) => {
-  if (missing !== undefined || browser === undefined) return skipLoudly(t, missing ?? 'no browser');
+  const browser = browserOrSkip(t);
+  if (browser === undefined) return;
   const { page, send } = await panel(browser);
   try {
     await pressed(page, 'steering-switch', 'diff');
@@ -463,7 +465,8 @@ test('a newer analysis of the same prompt updates the panel in place: views, foc
 });
 
 test('a reload restores the panel with the view the user left it in', async (t) => {
-  if (missing !== undefined || browser === undefined) return skipLoudly(t, missing ?? 'no browser');
+  const browser = browserOrSkip(t);
+  if (browser === undefined) return;
   const first = await panel(browser);
   let state: unknown;
   try {
@@ -491,7 +494,8 @@ test('a reload restores the panel with the view the user left it in', async (t) 
 });
 
 test('a view model that contradicts itself is ignored (one cell per token is required)', async (t) => {
-  if (missing !== undefined || browser === undefined) return skipLoudly(t, missing ?? 'no browser');
+  const browser = browserOrSkip(t);
+  if (browser === undefined) return;
   const { page, send } = await panel(browser);
   try {
     const broken = structuredClone(recorded);

@@ -6,24 +6,16 @@
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import * as path from 'node:path';
-import { after, before, test } from 'node:test';
-import { chromium, type Browser } from 'playwright-core';
+import { test } from 'node:test';
 import { FILL_AT_FULL, sweepChartHtml, sweepChartIntent } from '../../src/extension/sweepChart';
 import type { SweepReport } from '../../src/protocol/engine';
 import { safeParse } from '../../src/protocol/validate';
-import { CHROMIUM_ARGS, chromiumMissing, chromiumPath, RESULTS_DIR, skipLoudly } from '../e2e/harness/environment';
-import { ORIGIN, THEMES } from './harness';
+import { RESULTS_DIR } from '../e2e/harness/environment';
+import { chromiumForTests, installWebviewStandIns, ORIGIN, THEMES } from './harness';
 
 const SHOTS = path.join(RESULTS_DIR, 'webview');
-let browser: Browser | undefined;
-const missing = chromiumMissing();
-
-before(async () => {
+const { browserOrSkip } = chromiumForTests(async () => {
   await mkdir(SHOTS, { recursive: true });
-  if (missing === undefined) browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS, headless: true });
-});
-after(async () => {
-  await browser?.close();
 });
 
 const cell = (layer: number, j: number, natural: number, languageControl: number, chrF: number) => ({ layer, strength: natural * [0.5, 1, 2][j]!, multiple: [0.5, 1, 2][j]!, languageControl, degenerate: 0, chrF });
@@ -44,22 +36,14 @@ function hex(h: string): [number, number, number] {
 }
 
 test('the sweep chart: cells coloured by language control, best and current marked, a click posts the setting', async (t) => {
-  if (browser === undefined) return skipLoudly(t, missing ?? 'no browser');
+  const browser = browserOrSkip(t);
+  if (browser === undefined) return;
   const theme = THEMES.dark;
   const nonce = 'N0nceForTheSweepChartTest0123456';
   const html = sweepChartHtml(REPORT, { vectorName: 'fr-en', nonce, cspSource: ORIGIN, current: { layer: 2, strength: 0.2 } });
   const page = await browser.newPage({ viewport: { width: 760, height: 520 } });
   await page.route(`${ORIGIN}/**`, (route) => route.fulfill({ contentType: 'text/html', body: html }));
-  await page.addInitScript(`
-    window.__posted = [];
-    window.__csp = [];
-    document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));
-    window.acquireVsCodeApi = () => ({ postMessage: (m) => { window.__posted.push(m); }, getState: () => undefined, setState: () => undefined });
-    document.addEventListener('DOMContentLoaded', () => {
-      for (const [k, v] of Object.entries(${JSON.stringify(theme.vars)})) document.documentElement.style.setProperty(k, v);
-      document.body.classList.add(${JSON.stringify(theme.bodyClass)});
-    });
-  `);
+  await installWebviewStandIns(page, { theme: 'dark' });
   try {
     await page.goto(`${ORIGIN}/chart.html`);
     const buttons = page.locator('td button');

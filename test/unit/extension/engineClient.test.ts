@@ -5,23 +5,18 @@
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import { EngineClient } from '../../../src/extension/engineClient';
 import { EngineError } from '../../../src/protocol/errors';
 import { ensureTestModel, type TestModelInfo } from '../../fixtures/testModel';
-import { DIST, ensureBuilt } from '../helpers/build';
+import { DIST } from '../helpers/build';
+import { bundledEngineClient } from '../helpers/engineWorker';
 
+const client = bundledEngineClient();
 let info: TestModelInfo;
-let client: EngineClient;
 
 before(async () => {
-  ensureBuilt();
   info = await ensureTestModel();
-  client = new EngineClient({ workerPath: path.join(DIST, 'worker.js') });
-});
-
-after(async () => {
-  await client.dispose();
 });
 
 const params = (prompt: string, dir = info.dir): Parameters<EngineClient['analyze']>[0] => ({ model: { dir, threads: 1 }, prompt, topK: 5 });

@@ -8,24 +8,21 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
-import { EngineClient } from '../../../src/extension/engineClient';
 import type { ProgressEvent } from '../../../src/protocol/engine';
 import { EngineError } from '../../../src/protocol/errors';
 import { loadSteeringVector } from '../../../src/engine/steering/vectorFile';
-import { DIST, ensureBuilt, REPO_ROOT } from '../helpers/build';
+import { REPO_ROOT } from '../helpers/build';
+import { bundledEngineClient } from '../helpers/engineWorker';
 
 const TINY = path.join(REPO_ROOT, 'models', 'tiny-polyglot');
 const model = { dir: TINY, threads: 0 };
-let client: EngineClient;
+const client = bundledEngineClient();
 let scratch: string;
 
 before(() => {
-  ensureBuilt();
-  client = new EngineClient({ workerPath: path.join(DIST, 'worker.js') });
   scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'polyglot-lens-client-jobs-'));
 });
-after(async () => {
-  await client.dispose();
+after(() => {
   fs.rmSync(scratch, { recursive: true, force: true });
 });
 

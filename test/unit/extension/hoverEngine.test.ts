@@ -10,25 +10,18 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { EngineClient } from '../../../src/extension/engineClient';
 import { hoverContent, hoverMarkdown, nextTokensAt, tokenIndexAt, tokenSpans } from '../../../src/extension/hoverModel';
 import { findPrompt, promptIndexAt } from '../../../src/extension/prompt';
 import { ensureTestModel, type TestModelInfo } from '../../fixtures/testModel';
-import { DIST, ensureBuilt } from '../helpers/build';
+import { bundledEngineClient } from '../helpers/engineWorker';
 
+const client = bundledEngineClient();
 let info: TestModelInfo;
-let client: EngineClient;
 
 before(async () => {
-  ensureBuilt();
   info = await ensureTestModel();
-  client = new EngineClient({ workerPath: path.join(DIST, 'worker.js') });
-});
-
-after(async () => {
-  await client.dispose();
 });
 
 test('hovering a word of a Python string: its token, and the model\'s next token there', { timeout: 120_000 }, async () => {
