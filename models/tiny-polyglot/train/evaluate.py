@@ -104,6 +104,7 @@ def main():
     ap.add_argument("--prompts", type=int, default=100)
     ap.add_argument("--tokens", type=int, default=32)
     ap.add_argument("--sentences", type=int, default=200)
+    ap.add_argument("--only", choices=["separation"], help="compute only this part and print it (no eval.json)")
     args = ap.parse_args()
     torch.set_num_threads(2)
     model, ck = load(args.ckpt)
@@ -113,20 +114,21 @@ def main():
     result = {"checkpoint_step": ck["step"], "parameters": sum(p.numel() for p in model.parameters()), "fidelity": {}, "separation": {}, "perplexity": {}}
 
     # Fidelity
-    conts, meta = [], []
-    for lang in LANGS:
-        for i, ids in enumerate(prompts_for(test[lang], enc, args.prompts, rng)):
-            conts.append(enc.decode(sample(model, ids, args.tokens, seed=i, eos=enc.eos)))
-            meta.append(lang)
-    labels = identify(conts)
-    per = defaultdict(lambda: [0, 0, 0])
-    for lang, text, label in zip(meta, conts, labels):
-        rep = distinct2(text, lang) < 0.5
-        per[lang][0] += int(label == lang and not rep)
-        per[lang][1] += 1
-        per[lang][2] += int(rep)
-    result["fidelity"] = {l: {"rate": round(a / n, 3), "n": n, "repetitive": r} for l, (a, n, r) in per.items()}
-    result["fidelity_examples"] = {l: conts[meta.index(l)] for l in LANGS}
+    if args.only is None:
+        conts, meta = [], []
+        for lang in LANGS:
+            for i, ids in enumerate(prompts_for(test[lang], enc, args.prompts, rng)):
+                conts.append(enc.decode(sample(model, ids, args.tokens, seed=i, eos=enc.eos)))
+                meta.append(lang)
+        labels = identify(conts)
+        per = defaultdict(lambda: [0, 0, 0])
+        for lang, text, label in zip(meta, conts, labels):
+            rep = distinct2(text, lang) < 0.5
+            per[lang][0] += int(label == lang and not rep)
+            per[lang][1] += 1
+            per[lang][2] += int(rep)
+        result["fidelity"] = {l: {"rate": round(a / n, 3), "n": n, "repetitive": r} for l, (a, n, r) in per.items()}
+        result["fidelity_examples"] = {l: conts[meta.index(l)] for l in LANGS}
 
     # Separation: centroids from the steer split, classify test sentences.
     L = model.config.num_hidden_layers
@@ -135,7 +137,11 @@ def main():
         units = [u for u in steer[lang] if len(u["text"]) >= 20][: args.sentences]
         states = [pooled(model, enc.encode(u["text"])) for u in units]
         cents[lang] = [torch.stack([s[k] for s in states]).mean(0) for k in range(L + 1)]
+    # Raw cosine, and the engine's mean-centred cosine (each layer's centroids minus their mean: the
+    # direction every language shares drops out, src/engine/analysis/similarity.ts centroidMean).
+    means = [torch.stack([cents[l][k] for l in LANGS]).mean(0) for k in range(L + 1)]
     correct = [0] * (L + 1)
+    centred = [0] * (L + 1)
     total = 0
     for lang in LANGS:
         units = [u for u in test[lang] if len(u["text"]) >= 20]
@@ -146,7 +152,13 @@ def main():
             for k in range(L + 1):
                 sims = {l: float(torch.cosine_similarity(s[k], cents[l][k], dim=0)) for l in LANGS}
                 correct[k] += int(max(sims, key=sims.get) == lang)
-    result["separation"] = {"accuracy_by_layer": [round(c / total, 4) for c in correct], "n": total}
+                sims = {l: float(torch.cosine_similarity(s[k] - means[k], cents[l][k] - means[k], dim=0)) for l in LANGS}
+                centred[k] += int(max(sims, key=sims.get) == lang)
+    result["separation"] = {"accuracy_by_layer": [round(c / total, 4) for c in correct],
+                            "accuracy_by_layer_centred": [round(c / total, 4) for c in centred], "n": total}
+    if args.only == "separation":
+        print(json.dumps(result["separation"]))
+        return
 
     # Tokenizer: characters per token, and CJK coverage (share of Han/kana characters that are never split
     # into byte pieces, i.e. every token covering them decodes to whole characters).
