@@ -15,7 +15,8 @@ export function writeBenchmarkSection(heading: string, section: string): void {
   const start = doc.indexOf(heading);
   if (start >= 0) {
     const next = doc.indexOf('\n## ', start + 5);
-    doc = doc.slice(0, start) + section + (next >= 0 ? doc.slice(next + 1) : '');
+    // A blank line before the next section, however the section ends.
+    doc = doc.slice(0, start) + (next >= 0 ? section.trimEnd() + '\n\n' + doc.slice(next + 1) : section);
   } else doc = doc.trimEnd() + '\n\n' + section;
   writeFileSync(FILE, doc);
 }
