@@ -154,7 +154,13 @@ export class DecoderSession {
   async step(
     ids: readonly number[],
     past: PastState | null,
-    options: { steering?: SteeringPlan | null; promptLength: number; wantHiddenStates?: boolean },
+    options: {
+      steering?: SteeringPlan | null;
+      promptLength: number;
+      wantHiddenStates?: boolean;
+      /** Per-position offsets added at layer k on top of the plan: k → float32 [ids.length * H] (e.g. projection steering). */
+      offsets?: ReadonlyMap<number, Float32Array>;
+    },
   ): Promise<StepOutput> {
     const pastLength = past?.length ?? 0;
     const seq = ids.length;
@@ -180,6 +186,20 @@ export class DecoderSession {
         feeds,
         buildSteerFeeds(options.steering, io.steer.length - 1, this.hiddenSize, { start: pastLength, length: seq, promptLength: options.promptLength }),
       );
+      const H = this.hiddenSize;
+      for (const [k, v] of options.offsets ?? []) {
+        const name = steerInputName(k);
+        if (!(k >= 0 && k < io.steer.length)) throw new InvalidArgumentError(`Offsets at layer ${k}: the model has steering inputs at 0..${io.steer.length - 1}.`);
+        if (v.length !== seq * H) throw new InvalidArgumentError(`Offsets at layer ${k} have ${v.length} values; expected ${seq}×${H} (one per position of this run).`);
+        const plan = feeds[name] as ort.Tensor;
+        const p = plan.data as Float32Array;
+        const sum = Float32Array.from(v);
+        // The plan's feed is [1, 1, H] (broadcast) or [1, seq, H].
+        for (let i = 0; i < sum.length; i++) sum[i] = (sum[i] as number) + (p[p.length === H ? i % H : i] as number);
+        feeds[name] = new ort.Tensor('float32', sum, [1, seq, H]);
+      }
+    } else if (options.offsets && options.offsets.size > 0) {
+      throw new InvalidArgumentError('This model session has no steering inputs; open the surgered model to steer.');
     } else if (options.steering && options.steering.vectors.length > 0) {
       throw new InvalidArgumentError('This model session has no steering inputs; open the surgered model to steer.');
     }

@@ -16,7 +16,7 @@ import { openModel, type OpenedModel } from '../../../../src/engine/model/openMo
 import { steeringPlanFor } from '../../../../src/engine/steering/library';
 import { vectorFromStates } from '../../../../src/engine/steering/methods';
 import { applyProjection } from '../../../../src/engine/analysis/directions';
-import { forwardWithProjection } from '../../../../src/engine/steering/projection';
+import { forwardWithProjection, generateWithProjection } from '../../../../src/engine/steering/projection';
 import { REPO, tempDir } from '../model/helpers';
 
 const MODEL_DIR = process.env.POLYGLOT_LENS_TINY_MODEL ?? path.join(REPO, 'models/tiny-polyglot');
@@ -175,6 +175,26 @@ describe('steering workflow on tiny-polyglot', { skip }, () => {
     const got = hiddenStates.get(k)!;
     for (let i = 0; i < want.length; i++) assert.ok(Math.abs((got[i] as number) - (want[i] as number)) <= 1e-4 * Math.max(1, Math.abs(want[i] as number)), `value ${i}`);
     assert.deepEqual([...hiddenStates.get(k - 1)!.slice(0, 16)], [...plain.hiddenStates![k - 1]!.slice(0, 16)]);
+  });
+
+  it('projection generation on a KV cache gives the tokens of the full two-pass recompute', async () => {
+    const fr = await extractPooledStates(model, rows.slice(0, 30).map((r) => r['fr'] as string));
+    const en = await extractPooledStates(model, rows.slice(0, 30).map((r) => r['en'] as string));
+    const k = model.numLayers - 2;
+    const v = vectorFromStates('projection', fr, en, { sourceLanguage: 'fr', targetLanguage: 'en', modelHash: '', modelHint: '' }, { layers: [k] });
+    const p = { layer: k, w: v.projections.get(k)!, sigma: 1 };
+    for (const [i, r] of rows.slice(40, 43).entries()) {
+      const ids = model.folder.tokenizer.encode(r['fr'] as string).ids.slice(0, 20);
+      const options = { maxNewTokens: 12, sampling: { temperature: 0.7, topP: 0.9, seed: 5 + i }, stopTokenIds: model.folder.stopTokenIds };
+      const before = model.inspect.runCount;
+      const cached = await generateWithProjection(model, ids, p, options);
+      const runs = model.inspect.runCount - before;
+      const full = await generateWithProjection(model, ids, p, { ...options, useKvCache: false });
+      assert.deepEqual(cached, full, `prompt ${i}`);
+      assert.ok(cached.length > 0);
+      // Two runs for the prompt, then two single-token runs per generated token except the last (unless a stop token ended it).
+      assert.equal(runs, 2 * cached.length + (cached.length < 12 ? 2 : 0), 'two runs per token');
+    }
   });
 
   it('batched generation (left padding, KV cache, per-row steering) equals generate() row by row', async () => {
