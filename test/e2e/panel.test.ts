@@ -133,10 +133,18 @@ test('Select Model on a broken folder explains the error; the bundled model keep
     const input = vs.page.locator('.quick-input-widget input');
     await input.waitFor({ state: 'visible', timeout: 10_000 });
     await vs.page.locator('.quick-input-list .monaco-list-row', { hasText: 'Open Folder' }).first().click();
-    // code-server's folder picker is VS Code's simple file dialog: type the path, accept.
+    // code-server's folder picker is VS Code's simple file dialog: type the path, accept with the dialog's
+    // button. An accept while the dialog is still updating after typing is ignored, so press it until the
+    // dialog closes.
     await input.waitFor({ state: 'visible', timeout: 10_000 });
     await input.fill(brokenModel + '/');
-    await vs.page.keyboard.press('Enter');
+    const accept = vs.page.locator('.quick-input-widget .monaco-button', { hasText: 'Use This Model' }).first();
+    const widget = vs.page.locator('.quick-input-widget');
+    for (let attempt = 0; await widget.isVisible(); attempt++) {
+      if (attempt === 20) throw new Error('the folder dialog did not accept the path');
+      await accept.click({ timeout: 5_000 }).catch(() => undefined);
+      await widget.waitFor({ state: 'hidden', timeout: 1_500 }).catch(() => undefined);
+    }
     const message = await vs.notification('model.onnx', 120_000);
     assert.match(message, /not a valid ONNX|cannot be read|invalid/i, message);
     await vs.screenshot('select-model-error');

@@ -215,7 +215,9 @@ export class VsCodeSession {
       try {
         await row.waitFor({ state: 'visible', timeout: Math.min(3_000 * attempt, 10_000) });
         await this.page.keyboard.press('Enter');
-        await this.page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 10_000 });
+        // The palette closes — or the command opened a quick pick of its own in the same widget (its input
+        // no longer holds the '>' command query).
+        await until(`"${title}" to run`, 10_000, async () => ((await this.page.locator('.quick-input-widget').isVisible()) && (await input.inputValue()).startsWith('>') ? undefined : true), 100);
         return;
       } catch (err) {
         if (Date.now() > deadline) throw new Error(`command "${title}" did not appear in the palette within ${timeoutMs} ms: ${(err as Error).message}`);
