@@ -9,19 +9,13 @@ import { loadCentroids, saveCentroids } from '../../engine/analysis/centroids';
 import { DEFAULT_GENERATION, type TranslationItem } from '../../engine/analysis/evaluate';
 import { heatmapSvg } from '../../engine/analysis/heatmapSvg';
 import { analyzeLanguages, tokenLanguageTable, type LanguageAnalysis } from '../../engine/analysis/languages';
-import { languageControl } from '../../engine/analysis/metrics';
-import { encodePrompt, extractPooledStates, specialTokenIds } from '../../engine/analysis/extract';
-import { cosineSimilarity } from '../../engine/analysis/similarity';
-import { forwardWithProjection, generateWithProjection } from '../../engine/steering/projection';
 import { englishRegressionItems, evaluatePair, type PairEvaluation, type PairEvaluationContext } from '../../engine/analysis/pairEvaluation';
 import { readParallelCorpus, type ParallelCorpus } from '../../engine/corpus/parallel';
 import { defaultCacheDir } from '../../engine/model/index';
 import { writeFileAtomic } from '../../engine/steering/atomicWrite';
-import { buildBundle, extractSteerStates, itemsFor, pivotStatesFor } from '../../engine/steering/bundle';
+import { buildBundle } from '../../engine/steering/bundle';
 import { readVectorIndex, resolveVector, VECTOR_FOLDER } from '../../engine/steering/library';
-import { EXTRACTION_METHODS, vectorFromStates, type ExtractionMethod } from '../../engine/steering/methods';
-import { learnVector } from '../../engine/steering/learned';
-import type { PositionMode } from '../../engine/steering/vector';
+import { COMPARED_METHODS, compareMethods, renderMethodComparison, type ComparedMethod, type MethodResult } from './methodComparison';
 import { bundledModelDir, CommandUsageError, numberList, numberOption, parseCommand, progressPrinter, runCommand, type Command, languageIdentifier, openModelWithExtractor } from './common';
 
 const LANGS = ['fr', 'de', 'es', 'it', 'pt', 'ru', 'zh', 'ja', 'tr', 'cs'];
@@ -103,12 +97,24 @@ export function multiWayRows(corpus: ParallelCorpus, languages: readonly string[
 }
 
 const REPORT_USAGE = `Usage: polyglot-lens report [--model DIR] [--out FILE] [--prompts N] [--tokens N] [--english N]
-                            [--analysis-sentences N] [--methods a,b] [--method-languages fr,zh] [--method-prompts N]
+                            [--analysis-sentences N] [--batch-size N]
+                            [--methods a,b] [--method-languages all|none|fr,zh] [--method-prompts N] [--method-sweep on|off]
+                            [--method-dev N] [--method-dev-tokens N] [--method-layers a,b] [--method-multiples a,b]
+                            [--method-steer N] [--projection-sigmas a,b] [--learned-steps N] [--render-only]
   Evaluates the model's bundled vectors (vectors/index.json) on corpus/test.jsonl at their chosen layer and
   strength and writes a Markdown report (default docs/EVALUATION.md) with SVG heatmaps beside it (images/) and the
   raw numbers (evaluation.json): per pair unsteered vs steered language control, reference NLL and chrF (paired
   bootstrap), steering score, alignment before/after, English regression; the language × layer analysis; and
-  other vector methods at each pair's layer. N prompts per pair (default 32), 32 tokens, T=0.7, top-p 0.9, seed = item.`;
+  the vector methods compared on every xx→en pair. N prompts per pair (default 32), 32 tokens, T=0.7, top-p 0.9,
+  seed = item.
+  Methods (default all): ${COMPARED_METHODS.join(', ')}, for --method-languages (default all).
+  Each method's layer and strength come from its own dev sweep, the one build-vectors runs for DiffMean
+  (--method-dev 8 prompts, --method-dev-tokens 20, --method-layers the upper half, --method-multiples 1,2,3 of
+  the layer's natural DiffMean strength; projection: --projection-sigmas 0.5,1 at each layer); --method-sweep off
+  puts every method at DiffMean's bundled setting instead. Test prompts per method: --method-prompts (default
+  --prompts). Vectors from --method-steer steer pairs (default: as many as the bundled vectors used); the learned
+  vector runs --learned-steps SPSA steps (default 12).
+  --render-only writes the Markdown again from the evaluation.json of the last run (no model runs).`;
 
 const report: Command = {
   name: 'report',
@@ -126,13 +132,31 @@ const report: Command = {
         methods: { type: 'string' },
         'method-languages': { type: 'string' },
         'method-prompts': { type: 'string' },
+        'method-sweep': { type: 'string' },
+        'method-dev': { type: 'string' },
+        'method-dev-tokens': { type: 'string' },
+        'method-layers': { type: 'string' },
+        'method-multiples': { type: 'string' },
+        'method-steer': { type: 'string' },
+        'projection-sigmas': { type: 'string' },
+        'learned-steps': { type: 'string' },
         'batch-size': { type: 'string' },
+        'render-only': { type: 'boolean' },
       });
       if (help) return (io.out(REPORT_USAGE), 0);
       const t0 = Date.now();
       const log = (s: string): void => io.err(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${s}`);
       const dir = path.resolve((values.model as string | undefined) ?? bundledModelDir());
       const out = path.resolve((values.out as string | undefined) ?? path.join(dir, '..', '..', 'docs', 'EVALUATION.md'));
+      if (values['render-only'] === true) {
+        // The Markdown again from the numbers of the last run (after a change to the report's wording).
+        const json = path.join(path.dirname(out), 'evaluation.json');
+        const results = JSON.parse(await fs.readFile(json, 'utf8').catch(() => { throw new CommandUsageError(`--render-only needs ${json} from an earlier report run`); })) as Parameters<typeof renderReport>[0];
+        const rawConfig = JSON.parse(await fs.readFile(path.join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+        await writeFileAtomic(out, renderReport(results, rawConfig));
+        log(`wrote ${out} from ${json}`);
+        return 0;
+      }
       const index = await readVectorIndex(dir);
       if (!index) throw new CommandUsageError(`${dir} has no vectors/index.json; run build-vectors first`);
       const model = await openModelWithExtractor(dir);
@@ -170,76 +194,40 @@ const report: Command = {
           pairs.push(e);
           log(`${name}: language control ${e.base.languageControl.toFixed(0)} % → ${e.steered.languageControl.toFixed(0)} %, alignment ${e.alignment.baseMean.toFixed(3)} → ${e.alignment.steeredMean.toFixed(3)}`);
         }
-        // 3. Other methods at each pair's layer and strength (xx→en), on fewer prompts.
-        const methods = (values.methods ? String(values.methods).split(',') : ['diffmean', 'diffmean-monolingual', 'pca', 'probe', 'projection', 'learned']) as ExtractionMethod[];
-        const methodLangs = (values['method-languages'] ? String(values['method-languages']).split(',') : ['fr', 'zh']).filter((l) => languages.includes(l));
-        const methodPrompts = numberOption(values, 'method-prompts', 16, 1, 1000, true);
-        const notes: string[] = [];
-        const methodResults: { language: string; method: string; layer: number; strength: number; languageControl: number; alignmentBase: number; alignmentSteered: number }[] = [];
+        // 3. Every vector method on every xx→en pair, each at the setting its own dev sweep picks.
+        const methods = (values.methods ? String(values.methods).split(',') : [...COMPARED_METHODS]) as ComparedMethod[];
+        for (const m of methods) if (!(COMPARED_METHODS as readonly string[]).includes(m)) throw new CommandUsageError(`unknown method ${JSON.stringify(m)} in --methods; expected some of ${COMPARED_METHODS.join(', ')}`);
+        const methodLangsRaw = values['method-languages'] === undefined ? 'all' : String(values['method-languages']);
+        const methodLangs = methodLangsRaw === 'none' ? [] : methodLangsRaw === 'all' ? languages.filter((l) => index.vectors[`${l}-en`]) : methodLangsRaw.split(',').filter((l) => languages.includes(l));
+        const sweepFlag = String(values['method-sweep'] ?? 'on');
+        if (sweepFlag !== 'on' && sweepFlag !== 'off') throw new CommandUsageError(`--method-sweep takes on or off, got ${JSON.stringify(sweepFlag)}`);
+        const methodPrompts = numberOption(values, 'method-prompts', nPrompts, 1, 1000, true);
+        const L = model.numLayers;
+        const half = Math.ceil(L / 2);
+        const comparisonInfo = {
+          testPrompts: Math.min(methodPrompts, nPrompts),
+          sweep: sweepFlag === 'on',
+          devPrompts: numberOption(values, 'method-dev', 8, 1, 1000, true),
+          devTokens: numberOption(values, 'method-dev-tokens', 20, 1, 256, true),
+          sweepLayers: numberList(values, 'method-layers', Array.from({ length: half + 1 }, (_, i) => L - half + i)),
+          naturalMultiples: numberList(values, 'method-multiples', [1, 2, 3]),
+          projectionSigmas: numberList(values, 'projection-sigmas', [0.5, 1]),
+          steerSentences: 0,
+          learned: { steps: numberOption(values, 'learned-steps', 12, 0, 1000, true), trainItems: 12, devItems: 16 },
+          seconds: 0,
+        };
+        let methodResults: MethodResult[] = [];
+        let notes: string[] = [];
         if (methods.length > 0 && methodLangs.length > 0) {
-          const steerCorpus = await readParallelCorpus(path.join(dir, 'corpus', 'steer.jsonl'));
-          const states = await extractSteerStates(model, steerCorpus, { pivot: 'en', languages: methodLangs, steerSentences: 150, batchSize });
-          const mctx: PairEvaluationContext = { model, lid, gen, baseCache: ctx.baseCache ?? new Map(), referenceCache: ctx.referenceCache ?? new Map() };
-          for (const l of methodLangs) {
-            const entry = index.vectors[`${l}-en`];
-            if (!entry) continue;
-            const { states: xs, rowIds } = states.byLanguage.get(l)!;
-            const en = pivotStatesFor(states, rowIds);
-            const variants: { method: ExtractionMethod; positions: PositionMode; label: string }[] = [
-              ...methods.map((m) => ({ method: m, positions: 'all' as const, label: m })),
-              ...(methods.includes('diffmean') ? (['prompt', 'generated'] as const).map((p) => ({ method: 'diffmean' as const, positions: p, label: `diffmean @${p}` })) : []),
-            ];
-            for (const x of variants.filter((y) => (EXTRACTION_METHODS as readonly string[]).includes(y.method) && y.method !== 'projection')) {
-              const v = vectorFromStates(x.method, xs, en, { sourceLanguage: l, targetLanguage: 'en', modelHash: hash, modelHint: model.folder.config.modelType ?? '' }, { layers: [entry.layer] });
-              const e = await evaluatePair(mctx, v, `${l}-en:${x.label}`, items(l, 'en').slice(0, methodPrompts), { layer: entry.layer, strength: entry.strength, positions: x.positions }, null);
-              methodResults.push({ language: l, method: x.label, layer: entry.layer, strength: entry.strength, languageControl: e.steered.languageControl, alignmentBase: e.alignment.baseMean, alignmentSteered: e.alignment.steeredMean });
-            }
-            if (methods.includes('projection')) {
-              const pv = vectorFromStates('projection', xs, en, { sourceLanguage: l, targetLanguage: 'en', modelHash: hash, modelHint: model.folder.config.modelType ?? '' }, { layers: [entry.layer] });
-              const its = items(l, 'en').slice(0, Math.min(methodPrompts, 12));
-              const after = Array.from({ length: model.numLayers - entry.layer + 1 }, (_, i) => entry.layer + i);
-              const refs = await extractPooledStates(model, its.map((i) => i.reference), { layers: after });
-              const srcBase = await extractPooledStates(model, its.map((i) => i.source), { layers: after });
-              const special = specialTokenIds(model.folder);
-              for (const sigma of [0.5, 1]) {
-                const proj = { layer: entry.layer, w: pv.projections.get(entry.layer)!, sigma };
-                const texts: string[] = [];
-                let alignB = 0;
-                let alignS = 0;
-                for (const [i, it] of its.entries()) {
-                  const ids = encodePrompt(model.folder, it.source, gen.promptTokens);
-                  const toks = await generateWithProjection(model, ids, proj, { maxNewTokens: gen.maxNewTokens, sampling: { temperature: gen.temperature, topP: gen.topP, seed: gen.seed + i }, stopTokenIds: model.folder.stopTokenIds });
-                  texts.push(toks.length ? model.folder.tokenizer.decode(toks, { skipSpecialTokens: true }) : '');
-                  const full = encodePrompt(model.folder, it.source, 96);
-                  const { hiddenStates } = await forwardWithProjection(model, full, proj, after);
-                  const content = full.map((id, p) => (special.has(id) ? -1 : p)).filter((p) => p >= 0);
-                  for (const k of after) {
-                    const h = hiddenStates.get(k)!;
-                    const H = model.hiddenSize;
-                    const pooled = new Float32Array(H);
-                    for (const p of content) for (let j = 0; j < H; j++) pooled[j] = (pooled[j] as number) + (h[p * H + j] as number) / content.length;
-                    const rm = refs.states.get(k)!;
-                    const bm = srcBase.states.get(k)!;
-                    alignS += cosineSimilarity(pooled, rm.data.subarray(i * H, (i + 1) * H)) / after.length / its.length;
-                    alignB += cosineSimilarity(bm.data.subarray(i * H, (i + 1) * H), rm.data.subarray(i * H, (i + 1) * H)) / after.length / its.length;
-                  }
-                }
-                const lc = await languageControl(texts, 'en', lid);
-                methodResults.push({ language: l, method: `projection σ=${sigma}`, layer: entry.layer, strength: sigma, languageControl: 100 * lc.rate, alignmentBase: alignB, alignmentSteered: alignS });
-              }
-            }
-            if (methods.includes('learned' as ExtractionMethod)) {
-              const dm = vectorFromStates('diffmean', xs, en, { sourceLanguage: l, targetLanguage: 'en', modelHash: hash, modelHint: model.folder.config.modelType ?? '' }, { layers: [entry.layer] });
-              const devCorpus = await readParallelCorpus(path.join(dir, 'corpus', 'dev.jsonl'));
-              const learned = await learnVector(model, xs, en, itemsFor(steerCorpus, l, 'en', 12), itemsFor(devCorpus, l, 'en', 16), dm, { layer: entry.layer, initialStrength: entry.strength, iterations: 12 });
-              const e = await evaluatePair(mctx, learned.vector, `${l}-en:learned`, items(l, 'en').slice(0, methodPrompts), { layer: entry.layer, strength: learned.strength, positions: 'all' }, null);
-              notes.push(`learned ${l}-en: ${learned.beatsDiffMean ? 'kept' : 'rejected'} (dev reference NLL ${learned.devLoss.learned.toFixed(3)} vs DiffMean ${learned.devLoss.diffMean.toFixed(3)}; learned strength ${learned.strength.toFixed(3)})`);
-              methodResults.push({ language: l, method: 'learned', layer: entry.layer, strength: learned.strength, languageControl: e.steered.languageControl, alignmentBase: e.alignment.baseMean, alignmentSteered: e.alignment.steeredMean });
-            }
-            log(`methods for ${l}-en done`);
-          }
+          const tm = Date.now();
+          const steerSentences = values['method-steer'] === undefined ? undefined : numberOption(values, 'method-steer', 200, 2, 1e6, true);
+          const r = await compareMethods(model, dir, index, lid, ctx, { ...comparisonInfo, languages: methodLangs, methods, testItems: (l) => items(l, 'en').slice(0, methodPrompts), gen, batchSize, bundledEvaluations: new Map(pairs.map((p) => [p.name, p])), ...(steerSentences !== undefined ? { steerSentences } : {}) }, log);
+          methodResults = r.results;
+          notes = r.notes;
+          comparisonInfo.steerSentences = r.steerSentences;
+          comparisonInfo.seconds = (Date.now() - tm) / 1000;
         }
-        const results = { modelHash: hash, createdAt: new Date().toISOString(), generation: gen, prompts: nPrompts, index, analysis, pairs, methods: methodResults, notes, seconds: (Date.now() - t0) / 1000 };
+        const results = { modelHash: hash, createdAt: new Date().toISOString(), generation: gen, prompts: nPrompts, index, analysis, pairs, methods: methodResults, methodComparison: comparisonInfo, notes, seconds: (Date.now() - t0) / 1000 };
         await writeFileAtomic(path.join(path.dirname(out), 'evaluation.json'), JSON.stringify(results, null, 1) + '\n');
         await writeFileAtomic(out, renderReport(results, model.folder.rawConfig));
         log(`wrote ${out}`);
@@ -257,7 +245,7 @@ const ci = (r: { delta: number; low: number; high: number }, f: (x: number) => s
 
 /** The Markdown of the report. */
 export function renderReport(
-  r: { modelHash: string; createdAt: string; generation: typeof DEFAULT_GENERATION; prompts: number; analysis: LanguageAnalysis; pairs: PairEvaluation[]; methods: { language: string; method: string; layer: number; strength: number; languageControl: number; alignmentBase: number; alignmentSteered: number }[]; notes: string[]; seconds: number },
+  r: { modelHash: string; createdAt: string; generation: typeof DEFAULT_GENERATION; prompts: number; analysis: LanguageAnalysis; pairs: PairEvaluation[]; methods: MethodResult[]; methodComparison?: Parameters<typeof renderMethodComparison>[2]; notes: string[]; seconds: number },
   rawConfig: Record<string, unknown>,
 ): string {
   const toEn = r.pairs.filter((p) => p.target === 'en');
@@ -302,19 +290,7 @@ export function renderReport(
     }
     lines.push('');
   }
-  if (r.methods.length > 0) {
-    lines.push('## Vector methods compared (xx→en, at each pair\'s chosen layer and strength)', '');
-    lines.push('Vectors from 150 steer pairs per language; strength in units of the layer\'s mean activation norm, so every method adds an offset of the same norm. Language control (LC) on the first test prompts; alignment as above (for @generated the prompt is not steered, so its alignment equals the unsteered one). `@prompt`/`@generated`: DiffMean added at prompt positions only / generated positions only.', '');
-    const methods = [...new Set(r.methods.map((m) => m.method))];
-    lines.push(`| language | layer | ${methods.map((m) => `${m} LC / alignment`).join(' | ')} |`);
-    lines.push(`|---|---|${methods.map(() => '---').join('|')}|`);
-    for (const l of [...new Set(r.methods.map((m) => m.language))]) {
-      const row = r.methods.filter((m) => m.language === l);
-      lines.push(`| ${l} | ${row[0]?.layer ?? ''} | ${methods.map((m) => { const x = row.find((y) => y.method === m); return x ? `${pct(x.languageControl)} / ${f3(x.alignmentSteered)}` : '–'; }).join(' | ')} |`);
-    }
-    for (const n of r.notes) lines.push('', `- ${n}`);
-    lines.push('');
-  }
+  if (r.methods.length > 0 && r.methodComparison) lines.push(renderMethodComparison(r.methods, r.notes, r.methodComparison));
   const a = r.analysis;
   lines.push('## How the model represents the languages', '');
   lines.push(`${a.sentences} multi-way test rows; mean-pooled content tokens; k = 0 embeddings … k = ${a.layers[a.layers.length - 1]} last block output.`, '');
@@ -344,7 +320,7 @@ export function renderReport(
   }
   lines.push('', '## How to reproduce', '');
   lines.push('```sh', 'npm run build-vectors      # centroids, xx→en / en→xx DiffMean vectors, dev sweep → models/tiny-polyglot/vectors/', 'npm run evaluate-vectors   # this report (docs/EVALUATION.md, docs/evaluation.json, docs/images/*.svg)', 'node dist/cli.js steer --prompt "Le roi est mort." --vector fr-en --json', '```', '');
-  lines.push('Both run on 2 CPU cores; budgets are flags (`--steer`, `--dev`, `--prompts`, `--tokens`; see `--help`). Raw numbers: `docs/evaluation.json`.', '');
+  lines.push(`Both run on 2 CPU cores; budgets are flags (\`--steer\`, \`--dev\`, \`--prompts\`, \`--tokens\`, \`--method-*\`; see \`--help\`). This report took ${(r.seconds / 60).toFixed(0)} min${r.methodComparison ? `, ${(r.methodComparison.seconds / 60).toFixed(0)} of them the method comparison (\`--method-languages none\` skips it)` : ''}. Raw numbers: \`docs/evaluation.json\`; after a change to the wording only, \`npm run evaluate-vectors -- --render-only\` writes this page again from them.`, '');
   return lines.join('\n');
 }
 

@@ -17,6 +17,8 @@ export interface SweepOptions {
   strengths: readonly number[];
   /** Strengths given as multiples of each layer's natural DiffMean strength ‖v_k‖/m_k instead (then `strengths` is ignored). */
   naturalMultiples?: readonly number[];
+  /** Whose ‖v_k‖/m_k the multiples scale (default: the swept vector); a unit-norm direction (PCA, probe) takes its DiffMean's. */
+  naturalFrom?: SteeringVector;
   positions?: PositionMode;
   promptsPerCell: number;
   gen?: GenerationSettings;
@@ -54,7 +56,7 @@ export async function sweepLayerStrength(model: EvaluationModel, vector: Steerin
   const cells: { layer: number; strength: number; plan: SteeringPlan }[] = [];
   for (const k of options.layers) {
     if (!vector.directions.has(k)) throw new AnalysisInputError(`The vector has no direction at layer ${k}.`);
-    const strengths = options.naturalMultiples ? options.naturalMultiples.map((x) => x * naturalStrength(vector, k)) : options.strengths;
+    const strengths = options.naturalMultiples ? options.naturalMultiples.map((x) => x * naturalStrength(options.naturalFrom ?? vector, k)) : options.strengths;
     for (const strength of strengths) {
       const { plan } = steeringPlanFor([{ vector, layer: k, strength, unit: 'activationNorm', positions: options.positions ?? 'all' }]);
       cells.push({ layer: k, strength, plan });
@@ -78,12 +80,19 @@ export async function sweepLayerStrength(model: EvaluationModel, vector: Steerin
     const cell = cells[c] as (typeof cells)[number];
     out.push({ layer: cell.layer, strength: cell.strength, languageControl: 100 * lc.rate, degenerate: lc.degenerate, chrF: mean(slice.map((t, i) => chrF(t, (use[i] as TranslationItem).reference))) });
   }
-  // Within one prompt of the best language control the cells are indistinguishable on this budget: take the
-  // weakest of them (less overshoot past the target cluster, so meaning and alignment suffer least), then chrF.
-  const top = Math.max(...out.map((c) => c.languageControl));
-  const tolerance = 100 / use.length + 1e-9;
-  const best = out.filter((c) => c.languageControl >= top - tolerance).sort((a, b) => a.strength - b.strength || b.languageControl - a.languageControl || b.chrF - a.chrF)[0] as SweepCell;
-  return { cells: out, best, prompts: use.length };
+  return { cells: out, best: chooseCell(out, use.length), prompts: use.length };
+}
+
+/**
+ * The sweep's choice among measured cells: within one prompt of the best language control the cells are
+ * indistinguishable on this budget, so take the weakest of them (less overshoot past the target cluster, so
+ * meaning and alignment suffer least), then higher language control, then chrF.
+ */
+export function chooseCell<C extends SweepCell>(cells: readonly C[], prompts: number): C {
+  if (cells.length === 0) throw new AnalysisInputError('A sweep needs at least one cell.');
+  const top = Math.max(...cells.map((c) => c.languageControl));
+  const tolerance = 100 / prompts + 1e-9;
+  return cells.filter((c) => c.languageControl >= top - tolerance).sort((a, b) => a.strength - b.strength || b.languageControl - a.languageControl || b.chrF - a.chrF)[0] as C;
 }
 
 /** Position mode of the model layer for a vector-file mode (re-exported for CLI use). */
