@@ -19,6 +19,7 @@ import os
 import random
 import subprocess
 import tempfile
+from pathlib import Path
 from collections import defaultdict
 
 import torch
@@ -105,6 +106,7 @@ def main():
     ap.add_argument("--tokens", type=int, default=32)
     ap.add_argument("--sentences", type=int, default=200)
     ap.add_argument("--only", choices=["separation"], help="compute only this part and print it (no eval.json)")
+    ap.add_argument("--out", default=str(HERE / "eval.json"), help="where to write the results (default: eval.json beside this file)")
     args = ap.parse_args()
     torch.set_num_threads(2)
     model, ck = load(args.ckpt)
@@ -195,7 +197,7 @@ def main():
     if tokens_file.exists():
         import numpy as np
         result["train_tokens"] = int(len(np.load(tokens_file, mmap_mode="r")))
-    (HERE / "eval.json").write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n")
+    Path(args.out).write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n")
     print(json.dumps(result, ensure_ascii=False, indent=1))
 
 
