@@ -133,17 +133,21 @@ test('Select Model on a broken folder explains the error; the bundled model keep
     const input = vs.page.locator('.quick-input-widget input');
     await input.waitFor({ state: 'visible', timeout: 10_000 });
     await vs.page.locator('.quick-input-list .monaco-list-row', { hasText: 'Open Folder' }).first().click();
-    // code-server's folder picker is VS Code's simple file dialog: type the path, accept with the dialog's
-    // button. An accept while the dialog is still updating after typing is ignored, so press it until the
-    // dialog closes.
+    // code-server's folder picker is VS Code's simple file dialog. Typing a path makes it navigate there
+    // asynchronously; an accept before it has done so selects the folder it was showing before (the
+    // workspace). So: type the path, wait until the dialog lists the broken folder's own files and still
+    // holds the path, then accept with the dialog's button; repeat (re-typing if needed) until it closes.
     await input.waitFor({ state: 'visible', timeout: 10_000 });
-    await input.fill(brokenModel + '/');
     const accept = vs.page.locator('.quick-input-widget .monaco-button', { hasText: 'Use This Model' }).first();
     const widget = vs.page.locator('.quick-input-widget');
+    const listed = vs.page.locator('.quick-input-list .monaco-list-row', { hasText: 'tokenizer.json' }).first();
     for (let attempt = 0; await widget.isVisible(); attempt++) {
-      if (attempt === 20) throw new Error('the folder dialog did not accept the path');
+      if (attempt === 10) throw new Error('the folder dialog did not accept the path ' + brokenModel);
+      if ((await input.inputValue().catch(() => '')) !== brokenModel + '/') await input.fill(brokenModel + '/');
+      const navigated = await listed.waitFor({ state: 'visible', timeout: 5_000 }).then(() => true, () => false);
+      if (!navigated || (await input.inputValue().catch(() => '')) !== brokenModel + '/') continue;
       await accept.click({ timeout: 5_000 }).catch(() => undefined);
-      await widget.waitFor({ state: 'hidden', timeout: 1_500 }).catch(() => undefined);
+      await widget.waitFor({ state: 'hidden', timeout: 3_000 }).catch(() => undefined);
     }
     const message = await vs.notification('model.onnx', 120_000);
     assert.match(message, /not a valid ONNX|cannot be read|invalid/i, message);
