@@ -9,6 +9,7 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch: OpenMP spin-waiting fights OpenBLAS on 2 cores
 
 import argparse
+import shutil
 import json
 import time
 
@@ -97,6 +98,9 @@ def main():
     ap.add_argument("--every", type=int, default=50, help="checkpoint and dev-loss interval (steps)")
     ap.add_argument("--smoke", action="store_true", help="tiny model, few steps, separate folder (CI)")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--snapshot", type=int, action="append", default=[],
+                    help="also keep the checkpoint of this step as ckpt/step<N>.pt (e.g. the end of the stable phase, "
+                         "from which a later session branches off a longer run); repeatable")
     ap.add_argument("--precision", choices=["bf16", "fp32"], default="bf16",
                     help="matmul precision under torch.autocast; weights, optimizer state, loss and dev loss stay fp32. "
                          "bf16 runs on AMX/AVX-512-BF16 through oneDNN: ~5x faster per step than fp32 on this "
@@ -170,6 +174,8 @@ def main():
             losses = []
             save_atomic({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "elapsed": elapsed,
                          "config": cfg.hf_config()}, ckpt_path)
+            if step in args.snapshot:
+                shutil.copyfile(ckpt_path, ckpt_path.with_name(f"step{step}.pt"))
     print("done", flush=True)
 
 
