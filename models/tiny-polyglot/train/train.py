@@ -9,9 +9,10 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch: OpenMP spin-waiting fights OpenBLAS on 2 cores
 
 import argparse
-import shutil
 import json
+import shutil
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -82,6 +83,14 @@ def dev_loss(model, dev, n=24):
     return torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1)).item()
 
 
+def cpu_has_bf16():
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
 def save_atomic(obj, path):
     tmp = path.with_suffix(".tmp")
     torch.save(obj, tmp)
@@ -109,6 +118,10 @@ def main():
     ap.add_argument("--tokenizer", default=str(MODEL_DIR / "tokenizer.json"))
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    if args.precision == "bf16" and not cpu_has_bf16():
+        # Without AMX / AVX-512-BF16 oneDNN emulates bfloat16, which is slower than fp32: not worth it.
+        print("this CPU has no bfloat16 matrix units (amx_bf16 / avx512_bf16): training in fp32", flush=True)
+        args.precision = "fp32"
     torch.manual_seed(SEED)
 
     run_dir = WORK / ("smoke" if args.smoke else "run")
