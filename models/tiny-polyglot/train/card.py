@@ -38,7 +38,7 @@ def main():
         f"constant to step {a:,}, linear decay to 10 % by step {b:,}" + ("" if b == steps else ", then back to the peak")
         for a, b in phases) or "constant throughout"
     precision = (f"""  Steps 1–{BF16_FROM:,} multiplied matrices in fp32 (OpenBLAS, ~500 tokens/s); from step {BF16_FROM:,} on in
-  bfloat16 under `torch.autocast` (`--precision bf16`, oneDNN on the CPU's AMX units, ~5× faster), with fp32
+  bfloat16 under `torch.autocast` (`--precision bf16`, oneDNN on the CPU's AMX units; 3× the steps per second or more, `bench/training_precision.py`), with fp32
   weights, optimizer state and loss — the dev loss of one checkpoint differs by 5e-5 nats between the two.
 """ if steps > BF16_FROM else "  Matrices multiplied in fp32 (OpenBLAS).\n")
     rebuild = " && ".join(f"train.py --steps {b} --decay {b - a}" for a, b in phases) or "train.py"

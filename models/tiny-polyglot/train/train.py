@@ -112,8 +112,8 @@ def main():
                          "from which a later session branches off a longer run); repeatable")
     ap.add_argument("--precision", choices=["bf16", "fp32"], default="bf16",
                     help="matmul precision under torch.autocast; weights, optimizer state, loss and dev loss stay fp32. "
-                         "bf16 runs on AMX/AVX-512-BF16 through oneDNN: ~5x faster per step than fp32 on this "
-                         "project's Xeon machines, with the same loss (dev loss of step 3650: 4.91579 fp32, "
+                         "bf16 runs on AMX/AVX-512-BF16 through oneDNN: 3x the steps per second of fp32 or more on this "
+                         "project's Xeon machines (bench/training_precision.py), with the same loss (dev loss of step 3650: 4.91579 fp32, "
                          "4.91584 bf16)")
     ap.add_argument("--tokenizer", default=str(MODEL_DIR / "tokenizer.json"))
     args = ap.parse_args()
