@@ -2,7 +2,10 @@
 the hidden states, and per-language perplexity. Writes eval.json beside this file (committed; the card
 quotes it).
 
-- Fidelity: 100 test prompts per language (the first half of a held-out sentence), 32-token continuations
+- Fidelity: 100 test prompts per language (the first half of a held-out sentence that fastText lid.176 itself
+  identifies as the language: test catalogs hold identifiers and option strings such as "NT_PPC_TM_CFPR" or
+  "-c, --core-" that are in no language, so they cannot have a "prompt's language" to keep; the prompts skipped
+  are counted in eval.json, and `--prompt-filter none` restores the unfiltered protocol), 32-token continuations
   sampled at temperature 0.7, top-p 0.9, seed = prompt index; a continuation counts if fastText lid.176 names the
   prompt's language AND it is not mostly repetition (distinct-2-gram ratio >= 0.5; words for spaced scripts,
   characters for zh/ja).
@@ -78,19 +81,33 @@ def identify(texts):
         return [line.split("\t")[0] for line in open(outp, encoding="utf-8").read().splitlines()]
 
 
-def prompts_for(units, enc, n, rng):
+def prompts_for(units, enc, n, rng, lang=None):
+    """The first n test prompts (first halves of shuffled held-out sentences, Wesnoth dialogue listed first).
+    With lang, a prompt is used only if lid.176 identifies its own text as lang; returns (prompts, skipped texts).
+    The filter looks only at the prompt, never at the model's output, and draws from the same shuffled order."""
     cands = [u for u in units if len(u["text"]) >= 40 and u["source"] == "wesnoth"]
     cands += [u for u in units if len(u["text"]) >= 40 and u["source"] != "wesnoth"]
     rng.shuffle(cands)
-    out = []
+    prompts = []
     for u in cands:
         ids = enc.encode(u["text"])
-        if len(ids) < 12:
-            continue
-        out.append(ids[: max(8, len(ids) // 2)])
-        if len(out) == n:
-            break
-    return out
+        if len(ids) >= 12:
+            prompts.append(ids[: max(8, len(ids) // 2)])
+    if lang is None:
+        return prompts[:n], []
+    out, skipped = [], []
+    # Identify in batches of 2n (one lid.mjs start each) until n prompts are kept.
+    for start in range(0, len(prompts), 2 * n):
+        batch = prompts[start:start + 2 * n]
+        texts = [enc.decode(ids) for ids in batch]
+        for ids, text, label in zip(batch, texts, identify(texts)):
+            if label == lang:
+                out.append(ids)
+                if len(out) == n:
+                    return out, skipped
+            else:
+                skipped.append(f"{text} [{label}]")
+    return out, skipped
 
 
 @torch.no_grad()
@@ -105,6 +122,8 @@ def main():
     ap.add_argument("--prompts", type=int, default=100)
     ap.add_argument("--tokens", type=int, default=32)
     ap.add_argument("--sentences", type=int, default=200)
+    ap.add_argument("--prompt-filter", choices=["lid", "none"], default="lid",
+                    help="lid (default): use only prompts that lid.176 identifies as their language; none: any prompt")
     ap.add_argument("--only", choices=["separation"], help="compute only this part and print it (no eval.json)")
     ap.add_argument("--out", default=str(HERE / "eval.json"), help="where to write the results (default: eval.json beside this file)")
     args = ap.parse_args()
@@ -117,9 +136,11 @@ def main():
 
     # Fidelity
     if args.only is None:
-        conts, meta = [], []
+        conts, meta, skipped = [], [], {}
         for lang in LANGS:
-            for i, ids in enumerate(prompts_for(test[lang], enc, args.prompts, rng)):
+            prompts, skipped[lang] = prompts_for(test[lang], enc, args.prompts, rng,
+                                                 lang if args.prompt_filter == "lid" else None)
+            for i, ids in enumerate(prompts):
                 conts.append(enc.decode(sample(model, ids, args.tokens, seed=i, eos=enc.eos)))
                 meta.append(lang)
         labels = identify(conts)
@@ -131,6 +152,9 @@ def main():
             per[lang][2] += int(rep)
         result["fidelity"] = {l: {"rate": round(a / n, 3), "n": n, "repetitive": r} for l, (a, n, r) in per.items()}
         result["fidelity_examples"] = {l: conts[meta.index(l)] for l in LANGS}
+        result["fidelity_prompt_filter"] = args.prompt_filter
+        if args.prompt_filter == "lid":
+            result["fidelity_prompts_skipped"] = {l: {"count": len(s), "examples": s[:5]} for l, s in skipped.items()}
 
     # Separation: centroids from the steer split, classify test sentences.
     L = model.config.num_hidden_layers
