@@ -219,11 +219,9 @@ cd models/tiny-polyglot/train
 /usr/bin/python3 data.py          # download, clean, identify, split, balance (~3 min)
 /usr/bin/python3 bpe.py           # tokenizer.json (~5 min)
 OMP_WAIT_POLICY=PASSIVE nohup /usr/bin/python3 train.py &   # hours; re-run to resume; the schedule above: see Training
-/usr/bin/python3 export.py && /usr/bin/python3 corpora.py
-(cd ../../.. && npm run build-vectors)   # centroids + bundled vectors for the new model.onnx
-/usr/bin/python3 fixtures.py      # after build-vectors: its PCA reference reads vectors/centroids.safetensors
-/usr/bin/python3 evaluate.py && /usr/bin/python3 plot_loss.py && /usr/bin/python3 card.py
-(cd ../../.. && npm run evaluate-vectors)   # docs/EVALUATION.md
+./release.sh ~/.cache/polyglot-lens/tiny-polyglot/run/ckpt/latest.pt   # ~70 min, after training stops:
+#   export.py, corpora.py, npm run build-vectors (centroids + bundled vectors), fixtures.py (after build-vectors:
+#   its PCA reference reads the centroids), evaluate.py, loss.csv, plot_loss.py, card.py, npm run evaluate-vectors
 ```
 Intermediate files live in `~/.cache/polyglot-lens/tiny-polyglot` (`POLYGLOT_TRAIN_DIR`). `smoke.sh` runs the
 whole pipeline on a tiny configuration in under a minute (CI does).
