@@ -13,7 +13,8 @@ quotes it).
   (cosine) classification of test sentences at each layer.
 - Perplexity: per-language token-level perplexity of test-split sentences.
 
-Run: /usr/bin/python3 evaluate.py [--ckpt PATH] [--prompts 100]
+Run: /usr/bin/python3 evaluate.py [--ckpt PATH] [--prompts 100] [--split dev --only fidelity]
+(`--split dev` measures on the dev split, for choosing between checkpoints; the reported numbers use test.)
 """
 import argparse
 import json
@@ -124,18 +125,23 @@ def main():
     ap.add_argument("--sentences", type=int, default=200)
     ap.add_argument("--prompt-filter", choices=["lid", "none"], default="lid",
                     help="lid (default): use only prompts that lid.176 identifies as their language; none: any prompt")
-    ap.add_argument("--only", choices=["separation"], help="compute only this part and print it (no eval.json)")
+    ap.add_argument("--only", choices=["separation", "fidelity"], help="compute only this part and print it (no eval.json)")
+    ap.add_argument("--split", choices=["test", "dev"], default="test",
+                    help="held-out split to measure on: test (what is reported) or dev (for choosing between "
+                         "checkpoints without looking at the test split)")
     ap.add_argument("--out", default=str(HERE / "eval.json"), help="where to write the results (default: eval.json beside this file)")
     args = ap.parse_args()
+    if args.split != "test" and args.only is None and args.out == str(HERE / "eval.json"):
+        ap.error("eval.json holds the test-split numbers the card reports: with --split dev, pass --only or --out")
     torch.set_num_threads(2)
     model, ck = load(args.ckpt)
     enc = Encoder(MODEL_DIR / "tokenizer.json")
-    test, steer = read_split("test"), read_split("steer")
+    test, steer = read_split(args.split), read_split("steer")
     rng = random.Random(SEED)
-    result = {"checkpoint_step": ck["step"], "parameters": sum(p.numel() for p in model.parameters()), "fidelity": {}, "separation": {}, "perplexity": {}}
+    result = {"checkpoint_step": ck["step"], "split": args.split, "parameters": sum(p.numel() for p in model.parameters()), "fidelity": {}, "separation": {}, "perplexity": {}}
 
     # Fidelity
-    if args.only is None:
+    if args.only in (None, "fidelity"):
         conts, meta, skipped = [], [], {}
         for lang in LANGS:
             prompts, skipped[lang] = prompts_for(test[lang], enc, args.prompts, rng,
@@ -155,6 +161,9 @@ def main():
         result["fidelity_prompt_filter"] = args.prompt_filter
         if args.prompt_filter == "lid":
             result["fidelity_prompts_skipped"] = {l: {"count": len(s), "examples": s[:5]} for l, s in skipped.items()}
+        if args.only == "fidelity":
+            print(json.dumps({l: f["rate"] for l, f in result["fidelity"].items()}))
+            return
 
     # Separation: centroids from the steer split, classify test sentences.
     L = model.config.num_hidden_layers
