@@ -2,15 +2,22 @@
 # Rebuild everything that depends on the trained weights, in the order the dependencies need, from one checkpoint:
 # model.onnx, corpora, the bundled vectors and centroids, the engine's reference fixtures, eval.json, the loss log
 # and its plot, MODEL_CARD.md and docs/EVALUATION.md. About 70 minutes on 2 cores (evaluate.py ~18 min,
-# evaluate-vectors ~30 min). Usage: release.sh [CHECKPOINT]   (default: $POLYGLOT_TRAIN_DIR/run/ckpt/latest.pt)
-# Stop train.py first; a checkpoint at the end of a learning-rate decay is the one to ship.
+# evaluate-vectors ~30 min). Usage: release.sh [CHECKPOINT [LOSS_CSV]]
+#   CHECKPOINT defaults to $POLYGLOT_TRAIN_DIR/run/ckpt/latest.pt; LOSS_CSV (the loss log that led to it, committed
+#   as train/loss.csv) to $POLYGLOT_TRAIN_DIR/run/loss.csv. Stop train.py first; a checkpoint at the end of a
+#   learning-rate decay is the one to ship.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../../.." && pwd)"
 work="${POLYGLOT_TRAIN_DIR:-$HOME/.cache/polyglot-lens/tiny-polyglot}"
 ckpt="${1:-$work/run/ckpt/latest.pt}"
+loss="${2:-$work/run/loss.csv}"
 py=/usr/bin/python3
 [ -f "$ckpt" ] || { echo "release.sh: no checkpoint at $ckpt (train first, or pass the checkpoint to ship)" >&2; exit 1; }
+[ -f "$loss" ] || { echo "release.sh: no loss log at $loss (pass the loss.csv of the run that made the checkpoint)" >&2; exit 1; }
+last=$(tail -1 "$loss" | cut -d, -f1)
+ck_step=$($py -c 'import sys, torch; print(torch.load(sys.argv[1], map_location="cpu", weights_only=False)["step"])' "$ckpt")
+[ "$last" = "$ck_step" ] || { echo "release.sh: $loss ends at step $last but the checkpoint is step $ck_step: pass the loss log of that run" >&2; exit 1; }
 if pgrep -f "train.py" >/dev/null; then
   echo "release.sh: train.py is still running; stop it (or wait for it) so that the checkpoint stays put" >&2; exit 1
 fi
@@ -21,7 +28,7 @@ step $py corpora.py
 (cd "$repo" && step npm run -s build-vectors)
 step $py fixtures.py --ckpt "$ckpt"          # after build-vectors: its PCA reference reads vectors/centroids.safetensors
 step $py evaluate.py --ckpt "$ckpt"
-cp "$work/run/loss.csv" loss.csv
+cp "$loss" loss.csv
 step $py plot_loss.py
 step $py card.py
 (cd "$repo" && step npm run -s evaluate-vectors)   # docs/EVALUATION.md
