@@ -17,6 +17,7 @@ Run: /usr/bin/python3 evaluate.py [--ckpt PATH] [--prompts 100] [--split dev --o
 (`--split dev` measures on the dev split, for choosing between checkpoints; the reported numbers use test.)
 """
 import argparse
+import itertools
 import json
 import math
 import os
@@ -89,23 +90,19 @@ def prompts_for(units, enc, n, rng, lang=None):
     cands = [u for u in units if len(u["text"]) >= 40 and u["source"] == "wesnoth"]
     cands += [u for u in units if len(u["text"]) >= 40 and u["source"] != "wesnoth"]
     rng.shuffle(cands)
-    prompts = []
-    for u in cands:
-        ids = enc.encode(u["text"])
-        if len(ids) >= 12:
-            prompts.append(ids[: max(8, len(ids) // 2)])
+    # Encoded lazily: the test split has thousands of sentences per language and ~n of them are needed.
+    prompts = (ids[: max(8, len(ids) // 2)] for ids in map(enc.encode, (u["text"] for u in cands)) if len(ids) >= 12)
     if lang is None:
-        return prompts[:n], []
+        return list(itertools.islice(prompts, n)), []
     out, skipped = [], []
     # Identify in batches of 2n (one lid.mjs start each) until n prompts are kept.
-    for start in range(0, len(prompts), 2 * n):
-        batch = prompts[start:start + 2 * n]
+    while len(out) < n and (batch := list(itertools.islice(prompts, 2 * n))):
         texts = [enc.decode(ids) for ids in batch]
         for ids, text, label in zip(batch, texts, identify(texts)):
+            if len(out) == n:
+                break
             if label == lang:
                 out.append(ids)
-                if len(out) == n:
-                    return out, skipped
             else:
                 skipped.append(f"{text} [{label}]")
     return out, skipped
