@@ -174,8 +174,11 @@ Polyglot Lens.
   (150 warmup steps; {schedule}), batches of 8 × 256 tokens, gradient clipping 1.0,
   seed 1234; resumable from checkpoints written every 50 steps (the batch depends only on the step, so resuming
   is exact). The run went on
-  across sessions: each decay ended in a model that was shipped, and the next session resumed the stable phase from
-  there (without a new warmup; the dev loss rose for ~50 steps and recovered). The same schedule again:
+  across sessions. A decay that is followed by "back to the peak" ended in a model that was shipped, and the stable
+  phase resumed from its weights (without a new warmup; the dev loss rose for ~50 steps and recovered). Later trial
+  decays branched off stable-phase snapshots (`--snapshot`) and are not in this log: the checkpoint to ship was
+  chosen among decayed candidates by language fidelity on the dev split (`evaluate.py --split dev --only
+  fidelity`), never on the test split. The schedule of this log again:
   `{rebuild}`.
 - Compute: 2 CPU cores (shared with other work), PyTorch 1.13 (Debian); {steps:,} steps,
   {tokens / 1e6:.1f} M tokens ({epochs:.2f} epochs of the {train_tokens / 1e6:.1f} M-token train split) in {hours:.1f} h.
