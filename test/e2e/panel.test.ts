@@ -137,9 +137,11 @@ test('Select Model on a broken folder explains the error; the bundled model keep
     // asynchronously; an accept before it has done so selects the folder it was showing before (the
     // workspace). So: type the path, wait until the dialog lists the broken folder's own files and still
     // holds the path, then accept with the dialog's button; repeat (re-typing if needed) until it closes.
-    await input.waitFor({ state: 'visible', timeout: 10_000 });
     const accept = vs.page.locator('.quick-input-widget .monaco-button', { hasText: 'Use This Model' }).first();
     const widget = vs.page.locator('.quick-input-widget');
+    // The quick pick hides and the file dialog reuses the widget: wait for the dialog's own button, or the loop
+    // below could see the widget hidden in between, skip, and leave the dialog open on the workspace folder.
+    await accept.waitFor({ state: 'visible', timeout: 30_000 });
     const listed = vs.page.locator('.quick-input-list .monaco-list-row', { hasText: 'tokenizer.json' }).first();
     for (let attempt = 0; await widget.isVisible(); attempt++) {
       if (attempt === 10) throw new Error('the folder dialog did not accept the path ' + brokenModel);
