@@ -222,7 +222,7 @@ cd models/tiny-polyglot/train
 /usr/bin/python3 data.py          # download, clean, identify, split, balance (~3 min)
 /usr/bin/python3 bpe.py           # tokenizer.json (~5 min)
 OMP_WAIT_POLICY=PASSIVE nohup /usr/bin/python3 train.py &   # hours; re-run to resume; the schedule above: see Training
-./release.sh CHECKPOINT LOSS_CSV   # ~70 min, after training stops (defaults: run/ckpt/latest.pt, run/loss.csv):
+./release.sh CHECKPOINT LOSS_CSV   # ~50 min, after training stops (defaults: run/ckpt/latest.pt, run/loss.csv):
 #   export.py, corpora.py, npm run build-vectors (centroids + bundled vectors), fixtures.py (after build-vectors:
 #   its PCA reference reads the centroids), evaluate.py, loss.csv, plot_loss.py, card.py, npm run evaluate-vectors
 ```

@@ -127,6 +127,8 @@ def main():
                     help="held-out split to measure on: test (what is reported) or dev (for choosing between "
                          "checkpoints without looking at the test split)")
     ap.add_argument("--out", default=str(HERE / "eval.json"), help="where to write the results (default: eval.json beside this file)")
+    ap.add_argument("--dump", help="also write every fidelity prompt, continuation, identified language and verdict "
+                                   "to this JSONL file (for reading the failures; not committed)")
     args = ap.parse_args()
     if args.split != "test" and args.only is None and args.out == str(HERE / "eval.json"):
         ap.error("eval.json holds the test-split numbers the card reports: with --split dev, pass --only or --out")
@@ -139,20 +141,27 @@ def main():
 
     # Fidelity
     if args.only in (None, "fidelity"):
-        conts, meta, skipped = [], [], {}
+        conts, meta, skipped, prompt_texts = [], [], {}, []
         for lang in LANGS:
             prompts, skipped[lang] = prompts_for(test[lang], enc, args.prompts, rng,
                                                  lang if args.prompt_filter == "lid" else None)
             for i, ids in enumerate(prompts):
                 conts.append(enc.decode(sample(model, ids, args.tokens, seed=i, eos=enc.eos)))
                 meta.append(lang)
+                prompt_texts.append(enc.decode(ids))
         labels = identify(conts)
         per = defaultdict(lambda: [0, 0, 0])
-        for lang, text, label in zip(meta, conts, labels):
+        rows = []
+        for lang, prompt, text, label in zip(meta, prompt_texts, conts, labels):
             rep = distinct2(text, lang) < 0.5
             per[lang][0] += int(label == lang and not rep)
             per[lang][1] += 1
             per[lang][2] += int(rep)
+            rows.append({"lang": lang, "prompt": prompt, "continuation": text, "identified": label,
+                         "repetitive": rep, "ok": label == lang and not rep})
+        if args.dump:
+            with open(args.dump, "w", encoding="utf-8") as f:
+                f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
         result["fidelity"] = {l: {"rate": round(a / n, 3), "n": n, "repetitive": r} for l, (a, n, r) in per.items()}
         result["fidelity_examples"] = {l: conts[meta.index(l)] for l in LANGS}
         result["fidelity_prompt_filter"] = args.prompt_filter

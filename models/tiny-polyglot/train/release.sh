@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Rebuild everything that depends on the trained weights, in the order the dependencies need, from one checkpoint:
 # model.onnx, corpora, the bundled vectors and centroids, the engine's reference fixtures, eval.json, the loss log
-# and its plot, MODEL_CARD.md and docs/EVALUATION.md. About 70 minutes on 2 cores (evaluate.py ~18 min,
-# evaluate-vectors ~30 min). Usage: release.sh [CHECKPOINT [LOSS_CSV]]
+# and its plot, MODEL_CARD.md and docs/EVALUATION.md. About 50 minutes on 2 cores (measured 48: evaluate.py 17 min,
+# evaluate-vectors ~28 min). Usage: release.sh [CHECKPOINT [LOSS_CSV]]
 #   CHECKPOINT defaults to $POLYGLOT_TRAIN_DIR/run/ckpt/latest.pt; LOSS_CSV (the loss log that led to it, committed
 #   as train/loss.csv) to $POLYGLOT_TRAIN_DIR/run/loss.csv. Stop train.py first; a checkpoint at the end of a
 #   learning-rate decay is the one to ship.
