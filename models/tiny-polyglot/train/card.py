@@ -41,7 +41,10 @@ def main():
   bfloat16 under `torch.autocast` (`--precision bf16`, oneDNN on the CPU's AMX units; 3× the steps per second or more, `bench/training_precision.py`), with fp32
   weights, optimizer state and loss — the dev loss of one checkpoint differs by 5e-5 nats between the two.
 """ if steps > BF16_FROM else "  Matrices multiplied in fp32 (OpenBLAS).\n")
-    rebuild = " && ".join(f"train.py --steps {b} --decay {b - a}" for a, b in phases) or "train.py"
+    # The step from which batches came from the whole train split (train.py --mixture-from; export.py records it).
+    mixture_from = cfg.get("polyglot_lens", {}).get("mixture_from")
+    mix = (lambda b: f" --mixture-from {mixture_from}" if mixture_from is not None and b > mixture_from else "")
+    rebuild = " && ".join(f"train.py --steps {b} --decay {b - a}{mix(b)}" for a, b in phases) or "train.py"
     nparams = ev["parameters"]
     sep = ev["separation"]["accuracy_by_layer"]
     # Mean-centred cosine (the engine's similarity) when the evaluation has it; the status names which is best.
@@ -100,7 +103,25 @@ def main():
     met = sum(fid[l]["rate"] >= 0.9 for l in LANGS)
     worst_ratio = max(ppl.values()) / best_ppl
     all_met = met == len(LANGS) and max(sep + (sep_c or [])) >= 0.95 and worst_ratio <= 3
-    status = (f"**Status: checkpoint of step {steps:,} ({epochs:.2f} epochs); "
+    if mixture_from is None:
+        seen = f"{epochs:.2f} epochs"
+        read = f"{tokens / 1e6:.1f} M tokens ({epochs:.2f} epochs of the {train_tokens / 1e6:.1f} M-token train split)"
+    else:
+        split_tokens = sum(ev["train_split_tokens"].values())
+        before = mixture_from * tokens // steps
+        seen = f"{tokens / 1e6:.1f} M tokens"
+        read = (f"{tokens / 1e6:.1f} M tokens: steps 1–{mixture_from:,} read the balanced "
+                f"{train_tokens / 1e6:.1f} M-token `train.txt` ({before / train_tokens:.2f} epochs), later steps the "
+                f"whole {split_tokens / 1e6:.1f} M-token train split ({(tokens - before) / 1e6:.1f} M tokens, see Data)")
+    mixture_text = "" if mixture_from is None else f"""
+That balanced selection (`train.txt`) holds only part of the text of the bigger languages: the budget is set by
+English, all of which is used, so fr, de, es, it, pt and ru keep about a third of their train-split text and
+re-read it every epoch. From step {mixture_from:,} on, batches come from the whole train split instead
+(`train.py --mixture-from`): each row picks a language with the probability that gives it the same share of
+characters (English a quarter, the others even; corrected for each language's characters per token) and then a
+window of that language's text, so the language mix is unchanged and the text is new. Per language, in tokens:
+{", ".join(f"{l} {n / 1e6:.2f} M" for l, n in ev["train_split_tokens"].items())}."""
+    status = (f"**Status: checkpoint of step {steps:,} ({seen}); "
               f"{'all targets met' if all_met else 'training continues'}.** Against the project's "
               f"targets: language fidelity ≥ 90 % is met for {met} of {len(LANGS)} languages; nearest-centroid "
               f"language separation reaches {best_sep * 100:.1f} % ({best_how}; target ≥ 95 %); the worst perplexity is "
@@ -153,7 +174,7 @@ removed, text is NFC-normalised, exact duplicates dropped; untranslated text is 
 strings are trusted unless identified as another of the model's languages). Balance: every non-English language
 gets the same number of training characters ({man['per_language_budget_chars']:,}; Chinese, the smallest, is
 repeated up to 2×) and English gets a quarter of all training characters ({man['train_chars_used']['en']:,}) —
-English-dominant, the situation the steering method addresses. Raw corpora are not committed.
+English-dominant, the situation the steering method addresses. Raw corpora are not committed.{mixture_text}
 
 Splits are document-level (`train/manifest.json` lists packages, versions, documents and counts per split). The
 Wesnoth campaigns utbs, tsg and sof are test-only; nr and low are the steer split (parallel pairs for vectors);
@@ -181,7 +202,7 @@ Polyglot Lens.
   fidelity`), never on the test split. The schedule of this log again:
   `{rebuild}`.
 - Compute: 2 CPU cores (shared with other work), PyTorch 1.13 (Debian); {steps:,} steps,
-  {tokens / 1e6:.1f} M tokens ({epochs:.2f} epochs of the {train_tokens / 1e6:.1f} M-token train split) in {hours:.1f} h.
+  {read} in {hours:.1f} h.
 {precision}  Final train loss {float(last['train_loss']):.2f}, dev loss {float(last['dev_loss']):.2f} nats/token.
   The loss log is `train/loss.csv`:
 

@@ -236,6 +236,11 @@ def main():
     if tokens_file.exists():
         import numpy as np
         result["train_tokens"] = int(len(np.load(tokens_file, mmap_mode="r")))
+        # The whole train split, per language, as train.py's Mixture reads it (present once a run has used it).
+        streams = sorted(WORK.glob("train-tokens-*.npy"))
+        if streams:
+            result["train_split_tokens"] = {p.stem.rsplit("-", 1)[1]: int(len(np.load(p, mmap_mode="r")))
+                                            for p in streams}
     Path(args.out).write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n")
     print(json.dumps(result, ensure_ascii=False, indent=1))
 

@@ -103,6 +103,8 @@ def main():
     export(model, out / "model.onnx")
     cfg = model.config.hf_config()
     cfg["polyglot_lens"] = {"trained_steps": ck["step"], "training_seconds": round(ck["elapsed"])}
+    if ck.get("mixture_from") is not None:  # the step from which batches came from train.py's Mixture
+        cfg["polyglot_lens"]["mixture_from"] = ck["mixture_from"]
     (out / "config.json").write_text(json.dumps(cfg, indent=1) + "\n")
     gen = {"bos_token_id": cfg["bos_token_id"], "eos_token_id": cfg["eos_token_id"],
            "pad_token_id": cfg["pad_token_id"], "do_sample": True, "temperature": 0.7, "top_p": 0.9,

@@ -46,6 +46,59 @@ def train_documents():
     return [d.strip() for d in text.split("\n\n") if d.strip()]
 
 
+def mixture_documents(limit=None):
+    """Every train-split document, per language: all of train.jsonl, not only the balanced selection in train.txt.
+    A document is the units of one (source, doc) joined by newlines, as in train.txt."""
+    docs = {}
+    with open(WORK / "corpus" / "train.jsonl", encoding="utf-8") as fh:
+        for line in fh:
+            u = json.loads(line)
+            docs.setdefault(u["lang"], {}).setdefault((u["source"], u["doc"]), []).append(u["text"])
+    return {lang: ["\n".join(v) for _, v in sorted(d.items())][:limit] for lang, d in sorted(docs.items())}
+
+
+class Mixture:
+    """Batches drawn per row from one language's stream, with language probabilities that give each language the
+    character share train.txt gives it (English `english_share`, the rest split evenly), over all the text.
+
+    train.txt caps every language other than English at English's budget (English is a quarter of the characters
+    and all of the English is used), so it holds only about a third of the Portuguese, Spanish, French... that
+    the train split has, and the model re-reads that third every epoch. Past ~4 epochs repeated text is worth much
+    less than new text (Muennighoff et al. 2023, "Scaling Data-Constrained Language Models"); sampling from the
+    whole split keeps the language mix and gives the model the rest of the text."""
+
+    def __init__(self, enc, cache_dir, english_share, limit=None):
+        self.langs, self.streams, weights = [], [], []
+        present = mixture_documents(limit)
+        others = sum(1 for l in present if l != "en")
+        for lang, texts in present.items():
+            stream = tokenize_corpus(enc, cache_dir / f"train-tokens-{lang}.npy", texts)
+            if len(stream) <= CTX + 1:
+                continue
+            chars = sum(len(t) for t in texts)
+            share = english_share if lang == "en" else (1 - english_share) / others
+            # Rows are drawn in tokens; tokens per character differ by language (CJK ~1, Latin ~0.3).
+            weights.append(share * len(stream) / chars)
+            self.langs.append(lang)
+            self.streams.append(stream)
+        self.p = np.array(weights) / sum(weights)
+        print("mixture: " + ", ".join(f"{l} {len(s)} tokens p={p:.3f}" for l, s, p in
+                                      zip(self.langs, self.streams, self.p)), flush=True)
+
+    def draw(self, rng, bsz):
+        """bsz windows of CTX + 1 tokens and the language of each."""
+        langs, rows = rng.choice(len(self.streams), size=bsz, p=self.p), []
+        for li in langs:
+            s = self.streams[li]
+            start = rng.integers(0, len(s) - CTX - 1)
+            rows.append(s[start:start + CTX + 1])
+        return [self.langs[li] for li in langs], np.stack(rows)
+
+    def batch(self, rng, bsz):
+        x = torch.from_numpy(self.draw(rng, bsz)[1].astype(np.int64))
+        return x[:, :-1], x[:, 1:]
+
+
 def dev_documents():
     docs = {}
     with open(WORK / "corpus" / "dev.jsonl", encoding="utf-8") as fh:
@@ -116,6 +169,11 @@ def main():
                          "project's Xeon machines (bench/training_precision.py), with the same loss (dev loss of step 3650: 4.91579 fp32, "
                          "4.91584 bf16)")
     ap.add_argument("--tokenizer", default=str(MODEL_DIR / "tokenizer.json"))
+    ap.add_argument("--mixture-from", type=int, default=0,
+                    help="from this step on, draw batches from the whole train split per language (Mixture) instead "
+                         "of train.txt; the shipped model read train.txt up to step 13,500 (0: from the start)")
+    ap.add_argument("--english-share", type=float, default=0.25, help="English's share of characters in the mixture "
+                    "(as data.py's --english-share)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     if args.precision == "bf16" and not cpu_has_bf16():
@@ -135,17 +193,19 @@ def main():
         args.steps, args.every, args.batch, args.decay = 6, 3, 2, 2
         train_ids = tokenize_corpus(enc, run_dir / "train.npy", docs)
         dev_ids = train_ids
+        mixture = Mixture(enc, run_dir, args.english_share, limit=50)
     else:
         cfg = Config(vocab_size=len(enc.vocab), bos_token_id=enc.bos, eos_token_id=enc.eos, pad_token_id=enc.pad)
         train_ids = tokenize_corpus(enc, WORK / "train-tokens.npy", train_documents())
         dev_ids = tokenize_corpus(enc, WORK / "dev-tokens.npy", dev_documents())
+        mixture = Mixture(enc, WORK, args.english_share) if args.mixture_from < args.steps else None
     print(f"train tokens {len(train_ids)}, dev tokens {len(dev_ids)}", flush=True)
 
     model = LlamaForCausalLM(cfg)
     nparams = sum(p.numel() for p in model.parameters())
     print(f"parameters: {nparams}", flush=True)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=0.1)
-    step, elapsed = 0, 0.0
+    step, elapsed, ck = 0, 0.0, {}
     ckpt_path = run_dir / "ckpt" / "latest.pt"
     log_path = run_dir / "loss.csv"
     if ckpt_path.exists():
@@ -157,6 +217,10 @@ def main():
     else:
         log_path.write_text("step,tokens,train_loss,dev_loss,lr,elapsed_s\n")
         (run_dir / "config.json").write_text(json.dumps(cfg.hf_config(), indent=1))
+    # The first step that drew its batch from the Mixture, kept in every checkpoint (export.py writes it into
+    # config.json, card.py describes it): the value of the run that got there first, else this run's.
+    mixture_from = ck.get("mixture_from") if step and ck.get("mixture_from") is not None else (
+        max(args.mixture_from, step) if mixture is not None else None)
 
     t0, losses = time.time(), []
     while step < args.steps:
@@ -164,7 +228,7 @@ def main():
         for g in opt.param_groups:
             g["lr"] = lr
         rng = np.random.default_rng([SEED, step])  # batch depends only on the step: resuming is exact
-        x, y = batch(train_ids, rng, args.batch)
+        x, y = mixture.batch(rng, args.batch) if step >= args.mixture_from else batch(train_ids, rng, args.batch)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.precision == "bf16"):
             logits, _, _ = model(x)
         loss = torch.nn.functional.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), y.reshape(-1))
@@ -186,7 +250,7 @@ def main():
                   f"{tokens / max(elapsed, 1e-9):.0f} tok/s {elapsed / 60:.1f} min", flush=True)
             losses = []
             save_atomic({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "elapsed": elapsed,
-                         "config": cfg.hf_config()}, ckpt_path)
+                         "config": cfg.hf_config(), "mixture_from": mixture_from}, ckpt_path)
             if step in args.snapshot:
                 shutil.copyfile(ckpt_path, ckpt_path.with_name(f"step{step}.pt"))
     print("done", flush=True)

@@ -61,6 +61,33 @@ print(json.dumps({"inputs": [i.name for i in m.graph.input], "outputs": [o.name 
     assert.equal(g.opset, 17);
     // Hugging Face / Optimum node naming, which the residual-stream locator's error messages refer to.
     assert.match(g.nodes[0] ?? '', /^\/model\/embed_tokens\//);
+
+    // The training mixture (train.py's Mixture, over all of the smoke run's train split): of the characters in
+    // the batches it draws, English gets a quarter and the other languages (here fr, de) split the rest evenly,
+    // although their streams differ in length and in characters per token. Counted on decoded batches.
+    const mix = spawnSync(
+      PYTHON,
+      ['-c', `import json, sys, numpy as np
+from bpe import Encoder
+from common import WORK
+import train
+enc = Encoder(sys.argv[1])
+m = train.Mixture(enc, WORK / "smoke", 0.25, limit=50)
+rng = np.random.default_rng(7)
+chars = dict.fromkeys(m.langs, 0)
+for _ in range(500):
+    langs, rows = m.draw(rng, 8)
+    for lang, row in zip(langs, rows):
+        chars[lang] += len(enc.decode(row[:-1].tolist()))
+total = sum(chars.values())
+print(json.dumps({l: c / total for l, c in chars.items()}))`, path.join(model, 'tokenizer.json')],
+      { cwd: path.join(REPO_ROOT, 'models/tiny-polyglot/train'), encoding: 'utf8', env: { ...process.env, POLYGLOT_TRAIN_DIR: work } },
+    );
+    assert.equal(mix.status, 0, mix.stderr);
+    const share = JSON.parse(mix.stdout.trim().split('\n').pop() ?? '{}') as Record<string, number>;
+    assert.deepEqual(Object.keys(share).sort(), ['de', 'en', 'fr']);
+    assert.ok(Math.abs((share.en ?? 0) - 0.25) < 0.03, `English share of mixture characters ${share.en}`);
+    for (const l of ['fr', 'de']) assert.ok(Math.abs((share[l] ?? 0) - 0.375) < 0.03, `${l} share ${share[l]}`);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
