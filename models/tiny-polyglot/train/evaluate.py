@@ -114,6 +114,23 @@ def pooled(model, ids):
     return [h[0, 1:].mean(0) for h in hidden]  # mean over content tokens (skip <|bos|>)
 
 
+@torch.no_grad()
+def perplexity(model, enc, units_by_lang, n, rng):
+    """Token-level perplexity per language over n shuffled sentences of at least 20 characters (each with EOS)."""
+    out = {}
+    for lang in LANGS:
+        nll, count = 0.0, 0
+        units = [u for u in units_by_lang[lang] if len(u["text"]) >= 20]
+        rng.shuffle(units)
+        for u in units[:n]:
+            ids = enc.encode(u["text"]) + [enc.eos]
+            logits, _, _ = model(torch.tensor([ids[:-1]]))
+            nll += float(torch.nn.functional.cross_entropy(logits[0], torch.tensor(ids[1:]), reduction="sum"))
+            count += len(ids) - 1
+        out[lang] = round(math.exp(nll / count), 2)
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ckpt", default=str(WORK / "run" / "ckpt" / "latest.pt"))
@@ -122,7 +139,8 @@ def main():
     ap.add_argument("--sentences", type=int, default=200)
     ap.add_argument("--prompt-filter", choices=["lid", "none"], default="lid",
                     help="lid (default): use only prompts that lid.176 identifies as their language; none: any prompt")
-    ap.add_argument("--only", choices=["separation", "fidelity"], help="compute only this part and print it (no eval.json)")
+    ap.add_argument("--only", choices=["separation", "fidelity", "perplexity"],
+                    help="compute only this part and print it (no eval.json)")
     ap.add_argument("--split", choices=["test", "dev"], default="test",
                     help="held-out split to measure on: test (what is reported) or dev (for choosing between "
                          "checkpoints without looking at the test split)")
@@ -138,6 +156,10 @@ def main():
     test, steer = read_split(args.split), read_split("steer")
     rng = random.Random(SEED)
     result = {"checkpoint_step": ck["step"], "split": args.split, "parameters": sum(p.numel() for p in model.parameters()), "fidelity": {}, "separation": {}, "perplexity": {}}
+
+    if args.only == "perplexity":  # for comparing checkpoints on dev: try --sentences 1000
+        print(json.dumps(perplexity(model, enc, test, args.sentences, rng)))
+        return
 
     # Fidelity
     if args.only in (None, "fidelity"):
@@ -221,17 +243,7 @@ def main():
             entry["cjk_chars_whole"] = round(whole / cjk, 3)
         result["tokenizer"][lang] = entry
 
-    # Perplexity
-    for lang in LANGS:
-        nll, count = 0.0, 0
-        units = [u for u in test[lang] if len(u["text"]) >= 20]
-        rng.shuffle(units)
-        for u in units[: args.sentences]:
-            ids = enc.encode(u["text"]) + [enc.eos]
-            logits, _, _ = model(torch.tensor([ids[:-1]]))
-            nll += float(torch.nn.functional.cross_entropy(logits[0], torch.tensor(ids[1:]), reduction="sum"))
-            count += len(ids) - 1
-        result["perplexity"][lang] = round(math.exp(nll / count), 2)
+    result["perplexity"] = perplexity(model, enc, test, args.sentences, rng)
     tokens_file = WORK / "train-tokens.npy"
     if tokens_file.exists():
         import numpy as np
