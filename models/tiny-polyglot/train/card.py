@@ -43,8 +43,8 @@ def main():
 """ if steps > BF16_FROM else "  Matrices multiplied in fp32 (OpenBLAS).\n")
     # The step from which batches came from the whole train split (train.py --mixture-from; export.py records it).
     mixture_from = cfg.get("polyglot_lens", {}).get("mixture_from")
-    mix = (lambda b: f" --mixture-from {mixture_from}" if mixture_from is not None and b > mixture_from else "")
-    rebuild = " && ".join(f"train.py --steps {b} --decay {b - a}{mix(b)}" for a, b in phases) or "train.py"
+    mix = "" if mixture_from is None else f" --mixture-from {mixture_from}"
+    rebuild = " && ".join(f"train.py --steps {b} --decay {b - a}{mix}" for a, b in phases) or f"train.py{mix}"
     nparams = ev["parameters"]
     sep = ev["separation"]["accuracy_by_layer"]
     # Mean-centred cosine (the engine's similarity) when the evaluation has it; the status names which is best.

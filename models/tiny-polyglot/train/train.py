@@ -169,9 +169,10 @@ def main():
                          "project's Xeon machines (bench/training_precision.py), with the same loss (dev loss of step 3650: 4.91579 fp32, "
                          "4.91584 bf16)")
     ap.add_argument("--tokenizer", default=str(MODEL_DIR / "tokenizer.json"))
-    ap.add_argument("--mixture-from", type=int, default=0,
+    ap.add_argument("--mixture-from", type=int,
                     help="from this step on, draw batches from the whole train split per language (Mixture) instead "
-                         "of train.txt; the shipped model read train.txt up to step 13,500 (0: from the start)")
+                         "of train.txt (0: from the start). Without it a run reads train.txt throughout, and a resumed "
+                         "run keeps the step its checkpoint recorded")
     ap.add_argument("--english-share", type=float, default=0.25, help="English's share of characters in the mixture "
                     "(as data.py's --english-share)")
     args = ap.parse_args()
@@ -193,12 +194,10 @@ def main():
         args.steps, args.every, args.batch, args.decay = 6, 3, 2, 2
         train_ids = tokenize_corpus(enc, run_dir / "train.npy", docs)
         dev_ids = train_ids
-        mixture = Mixture(enc, run_dir, args.english_share, limit=50)
     else:
         cfg = Config(vocab_size=len(enc.vocab), bos_token_id=enc.bos, eos_token_id=enc.eos, pad_token_id=enc.pad)
         train_ids = tokenize_corpus(enc, WORK / "train-tokens.npy", train_documents())
         dev_ids = tokenize_corpus(enc, WORK / "dev-tokens.npy", dev_documents())
-        mixture = Mixture(enc, WORK, args.english_share) if args.mixture_from < args.steps else None
     print(f"train tokens {len(train_ids)}, dev tokens {len(dev_ids)}", flush=True)
 
     model = LlamaForCausalLM(cfg)
@@ -217,10 +216,17 @@ def main():
     else:
         log_path.write_text("step,tokens,train_loss,dev_loss,lr,elapsed_s\n")
         (run_dir / "config.json").write_text(json.dumps(cfg.hf_config(), indent=1))
-    # The first step that drew its batch from the Mixture, kept in every checkpoint (export.py writes it into
-    # config.json, card.py describes it): the value of the run that got there first, else this run's.
-    mixture_from = ck.get("mixture_from") if step and ck.get("mixture_from") is not None else (
-        max(args.mixture_from, step) if mixture is not None else None)
+    # The first step that draws its batch from the Mixture, kept in every checkpoint (export.py writes it into
+    # config.json, card.py describes it). A resumed run keeps its checkpoint's unless --mixture-from is given; a
+    # step the run has already passed means "from now on".
+    mixture_from = ck.get("mixture_from") if args.mixture_from is None else args.mixture_from
+    if ck.get("mixture_from") is not None and ck["mixture_from"] <= step:
+        mixture_from = ck["mixture_from"]
+    elif mixture_from is not None:
+        mixture_from = max(mixture_from, step)
+    mixture = None
+    if mixture_from is not None and mixture_from < args.steps:
+        mixture = Mixture(enc, run_dir if args.smoke else WORK, args.english_share, limit=50 if args.smoke else None)
 
     t0, losses = time.time(), []
     while step < args.steps:
@@ -228,7 +234,7 @@ def main():
         for g in opt.param_groups:
             g["lr"] = lr
         rng = np.random.default_rng([SEED, step])  # batch depends only on the step: resuming is exact
-        x, y = mixture.batch(rng, args.batch) if step >= args.mixture_from else batch(train_ids, rng, args.batch)
+        x, y = mixture.batch(rng, args.batch) if mixture is not None and step >= mixture_from else batch(train_ids, rng, args.batch)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.precision == "bf16"):
             logits, _, _ = model(x)
         loss = torch.nn.functional.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), y.reshape(-1))

@@ -42,6 +42,10 @@ test('tiny-polyglot pipeline: data → BPE → train → export → checks, on a
     const config = JSON.parse(readFileSync(path.join(model, 'config.json'), 'utf8')) as Record<string, unknown>;
     assert.equal(config.model_type, 'llama');
     assert.equal(config.num_hidden_layers, 2);
+    // smoke.sh trains steps 4–6 on the mixture (--mixture-from 3): the checkpoint and config.json say so.
+    const lens = config.polyglot_lens as Record<string, unknown>;
+    assert.equal(lens.trained_steps, 6);
+    assert.equal(lens.mixture_from, 3);
     const layout = spawnSync(
       PYTHON,
       ['-c', `import onnx, sys, json
