@@ -85,24 +85,26 @@ def identify(texts):
 
 def prompts_for(units, enc, n, rng, lang=None):
     """The first n test prompts (first halves of shuffled held-out sentences, Wesnoth dialogue listed first).
-    With lang, a prompt is used only if lid.176 identifies its own text as lang; returns (prompts, skipped texts).
-    The filter looks only at the prompt, never at the model's output, and draws from the same shuffled order."""
+    With lang, a prompt is used only if lid.176 identifies its own text as lang. Returns (prompts, skipped texts),
+    each prompt a (token ids, source of its sentence) pair. The filter looks only at the prompt, never at the
+    model's output, and draws from the same shuffled order."""
     cands = [u for u in units if len(u["text"]) >= 40 and u["source"] == "wesnoth"]
     cands += [u for u in units if len(u["text"]) >= 40 and u["source"] != "wesnoth"]
     rng.shuffle(cands)
     # Encoded lazily: the test split has thousands of sentences per language and ~n of them are needed.
-    prompts = (ids[: max(8, len(ids) // 2)] for ids in map(enc.encode, (u["text"] for u in cands)) if len(ids) >= 12)
+    prompts = ((ids[: max(8, len(ids) // 2)], u["source"]) for u, ids in ((u, enc.encode(u["text"])) for u in cands)
+               if len(ids) >= 12)
     if lang is None:
         return list(itertools.islice(prompts, n)), []
     out, skipped = [], []
     # Identify in batches of 2n (one lid.mjs start each) until n prompts are kept.
     while len(out) < n and (batch := list(itertools.islice(prompts, 2 * n))):
-        texts = [enc.decode(ids) for ids in batch]
-        for ids, text, label in zip(batch, texts, identify(texts)):
+        texts = [enc.decode(ids) for ids, _ in batch]
+        for prompt, text, label in zip(batch, texts, identify(texts)):
             if len(out) == n:
                 break
             if label == lang:
-                out.append(ids)
+                out.append(prompt)
             else:
                 skipped.append(f"{text} [{label}]")
     return out, skipped
@@ -163,28 +165,37 @@ def main():
 
     # Fidelity
     if args.only in (None, "fidelity"):
-        conts, meta, skipped, prompt_texts = [], [], {}, []
+        conts, meta, skipped, prompt_texts, sources = [], [], {}, [], []
         for lang in LANGS:
             prompts, skipped[lang] = prompts_for(test[lang], enc, args.prompts, rng,
                                                  lang if args.prompt_filter == "lid" else None)
-            for i, ids in enumerate(prompts):
+            for i, (ids, source) in enumerate(prompts):
                 conts.append(enc.decode(sample(model, ids, args.tokens, seed=i, eos=enc.eos)))
                 meta.append(lang)
                 prompt_texts.append(enc.decode(ids))
+                sources.append(source)
         labels = identify(conts)
         per = defaultdict(lambda: [0, 0, 0])
+        by_source = defaultdict(lambda: defaultdict(lambda: [0, 0]))  # lang -> source -> [ok, n]
         rows = []
-        for lang, prompt, text, label in zip(meta, prompt_texts, conts, labels):
+        for lang, prompt, source, text, label in zip(meta, prompt_texts, sources, conts, labels):
             rep = distinct2(text, lang) < 0.5
-            per[lang][0] += int(label == lang and not rep)
+            ok = label == lang and not rep
+            per[lang][0] += int(ok)
             per[lang][1] += 1
             per[lang][2] += int(rep)
-            rows.append({"lang": lang, "prompt": prompt, "continuation": text, "identified": label,
-                         "repetitive": rep, "ok": label == lang and not rep})
+            by_source[lang][source][0] += int(ok)
+            by_source[lang][source][1] += 1
+            rows.append({"lang": lang, "prompt": prompt, "source": source, "continuation": text, "identified": label,
+                         "repetitive": rep, "ok": ok})
         if args.dump:
             with open(args.dump, "w", encoding="utf-8") as f:
                 f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
         result["fidelity"] = {l: {"rate": round(a / n, 3), "n": n, "repetitive": r} for l, (a, n, r) in per.items()}
+        # Where the prompts came from (Wesnoth dialogue, documentation, program messages) and how each fared: the
+        # card explains a language's shortfall with it.
+        result["fidelity_by_source"] = {l: {src: {"ok": a, "n": n} for src, (a, n) in sorted(by_source[l].items())}
+                                        for l in LANGS}
         result["fidelity_examples"] = {l: conts[meta.index(l)] for l in LANGS}
         result["fidelity_prompt_filter"] = args.prompt_filter
         if args.prompt_filter == "lid":
