@@ -169,6 +169,33 @@ describe('linear algebra', () => {
     close(Math.abs(pc.components[0]![0]!), 1);
     close(Math.abs(pc.components[1]![1]!), 1);
   });
+
+  it('principal components with close variances come out as the exact eigenvectors', () => {
+    // Rows ±a_i·q_i for an orthonormal basis q: the covariance's eigenvectors are the q_i, with variances 2a_i²/n.
+    // λ₂/λ₁ = 0.94 and λ₃/λ₂ = 0.96: power iteration converges slowly and a loose stopping rule leaves the
+    // components rotated (the 1e-10 default left ~2e-4 rad here).
+    const d = 8;
+    const rnd = seededRandom(3);
+    const basis: Float64Array[] = [];
+    while (basis.length < d) {
+      const v = Float64Array.from({ length: d }, () => gaussian(rnd));
+      for (const u of basis) {
+        const s = v.reduce((acc, x, j) => acc + x * u[j]!, 0);
+        for (let j = 0; j < d; j++) v[j] = v[j]! - s * u[j]!;
+      }
+      const norm = Math.hypot(...v);
+      basis.push(v.map((x) => x / norm));
+    }
+    const a = [1, 0.97, 0.95, 0.6, 0.5, 0.4, 0.3, 0.2];
+    const rows = basis.flatMap((q, i) => [1, -1].map((sign) => Array.from(q, (x) => sign * a[i]! * x)));
+    const pc = principalComponents(m(rows), 3);
+    for (let i = 0; i < 3; i++) {
+      const cos = pc.components[i]!.reduce((acc, x, j) => acc + x * basis[i]![j]!, 0);
+      const angle = Math.acos(Math.min(1, Math.abs(cos)));
+      assert.ok(angle < 2e-5, `component ${i} is ${angle} rad off its eigenvector`);
+      close(pc.variances[i]!, (2 * a[i]! ** 2) / rows.length, 1e-6);
+    }
+  });
 });
 
 describe('vector methods', () => {
