@@ -275,7 +275,11 @@ OMP_WAIT_POLICY=PASSIVE nohup /usr/bin/python3 train.py &   # hours; re-run to r
 #   its PCA reference reads the centroids), evaluate.py, loss.csv, plot_loss.py, card.py, npm run evaluate-vectors
 ```
 Intermediate files live in `~/.cache/polyglot-lens/tiny-polyglot` (`POLYGLOT_TRAIN_DIR`). `smoke.sh` runs the
-whole pipeline on a tiny configuration in under a minute (CI does).
+whole pipeline on a tiny configuration in under a minute (CI does). `train.py` trains on a GPU when PyTorch sees
+one (`--device`, same batches and schedule; checkpoints load on either). Once the token caches exist it reads
+nothing else of the corpus, so a machine without the corpus needs only `$POLYGLOT_TRAIN_DIR/*.npy`,
+`train-chars.json` and `token-caches.json` (42 MB) besides the repository; the caches are remade (or refused)
+when the tokenizer or the corpus they were made from changes.
 """
     (MODEL_DIR / "MODEL_CARD.md").write_text(card)
     print("wrote", MODEL_DIR / "MODEL_CARD.md")

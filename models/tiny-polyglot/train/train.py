@@ -3,12 +3,16 @@
 Run in the background (it takes hours on 2 cores):
   OMP_WAIT_POLICY=PASSIVE nohup /usr/bin/python3 train.py >> $WORK/train.log 2>&1 &
 Re-running resumes from $WORK/ckpt/latest.pt. `--smoke` runs a few steps of a tiny configuration for CI.
+`--device cuda` (the default when a GPU is present) trains on the GPU with the same batches and schedule; the
+token caches ($WORK/train-tokens*.npy, dev-tokens.npy, train-chars.json) are all it reads of the corpus once they
+exist, so they are what to copy to a machine without the corpus.
 """
 import os
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch: OpenMP spin-waiting fights OpenBLAS on 2 cores
 
 import argparse
+import hashlib
 import json
 import shutil
 import time
@@ -24,10 +28,35 @@ from model import Config, LlamaForCausalLM
 CTX = 256
 
 
+def check_token_caches(cache_dir, tokenizer_path):
+    """Delete the token caches in cache_dir when they were made with another tokenizer or corpus: they are keyed by
+    file name only, and a rebuilt corpus (data.py) or tokenizer (bpe.py) would otherwise be trained on stale ids.
+    A machine that has the caches but no corpus (a GPU machine) keeps them if the tokenizer is the same."""
+    key = {"tokenizer_sha256": hashlib.sha256(Path(tokenizer_path).read_bytes()).hexdigest(),
+           "corpus_bytes": {name: (WORK / "corpus" / name).stat().st_size
+                            for name in ("train.txt", "train.jsonl", "dev.jsonl") if (WORK / "corpus" / name).exists()}}
+    stamp = cache_dir / "token-caches.json"
+    old = json.loads(stamp.read_text()) if stamp.exists() else None
+    if not key["corpus_bytes"]:
+        if old is not None and old["tokenizer_sha256"] != key["tokenizer_sha256"]:
+            raise SystemExit(f"train.py: the token caches in {cache_dir} were made with another tokenizer and there is "
+                             "no corpus here to remake them: copy the caches made with this tokenizer.json")
+        return
+    if old is not None and old != key:
+        stale = [c for c in [*cache_dir.glob("train-tokens*.npy"), cache_dir / "dev-tokens.npy",
+                             cache_dir / "train-chars.json"] if c.exists()]
+        print(f"token caches were made with another tokenizer or corpus: removing {len(stale)}", flush=True)
+        for c in stale:
+            c.unlink()
+    stamp.write_text(json.dumps(key))
+
+
 def tokenize_corpus(enc: Encoder, out_path, texts):
-    """Encode documents as <|bos|> text <|eos|> into one uint16 stream (cached on disk)."""
+    """Encode documents as <|bos|> text <|eos|> into one uint16 stream (cached on disk; texts may be a function
+    that returns them, called only when the cache is missing)."""
     if out_path.exists():
         return np.load(out_path, mmap_mode="r")
+    texts = texts() if callable(texts) else texts
     ids = []
     for i, t in enumerate(texts):
         ids.extend(enc.encode(t, bos=True))
@@ -69,13 +98,21 @@ class Mixture:
 
     def __init__(self, enc, cache_dir, english_share, limit=None):
         self.langs, self.streams, weights = [], [], []
-        present = mixture_documents(limit)
-        others = sum(1 for l in present if l != "en")
-        for lang, texts in present.items():
-            stream = tokenize_corpus(enc, cache_dir / f"train-tokens-{lang}.npy", texts)
+        # Characters per language, cached beside the token streams so that a machine with only the caches (a GPU
+        # machine without the corpus) draws the same batches.
+        chars_path = cache_dir / "train-chars.json"
+        chars_of = json.loads(chars_path.read_text()) if chars_path.exists() else None
+        if chars_of is None or not all((cache_dir / f"train-tokens-{l}.npy").exists() for l in chars_of):
+            present = mixture_documents(limit)
+            chars_of = {lang: sum(len(t) for t in texts) for lang, texts in present.items()}
+            for lang, texts in present.items():
+                tokenize_corpus(enc, cache_dir / f"train-tokens-{lang}.npy", texts)
+            chars_path.write_text(json.dumps(chars_of))
+        others = sum(1 for l in chars_of if l != "en")
+        for lang, chars in chars_of.items():
+            stream = np.load(cache_dir / f"train-tokens-{lang}.npy", mmap_mode="r")
             if len(stream) <= CTX + 1:
                 continue
-            chars = sum(len(t) for t in texts)
             share = english_share if lang == "en" else (1 - english_share) / others
             # Rows are drawn in tokens; tokens per character differ by language (CJK ~1, Latin ~0.3).
             weights.append(share * len(stream) / chars)
@@ -131,6 +168,8 @@ def dev_loss(model, dev, n=24):
     model.eval()
     rng = np.random.default_rng(SEED + 7)  # the same windows every time
     x, y = batch(dev, rng, n)
+    device = next(model.parameters()).device
+    x, y = x.to(device), y.to(device)
     logits, _, _ = model(x)
     model.train()
     return torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1)).item()
@@ -160,6 +199,9 @@ def main():
     ap.add_argument("--every", type=int, default=50, help="checkpoint and dev-loss interval (steps)")
     ap.add_argument("--smoke", action="store_true", help="tiny model, few steps, separate folder (CI)")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
+                    help="where to train (auto: cuda when a GPU is present). Same batches and schedule on either; "
+                         "checkpoints load on both")
     ap.add_argument("--snapshot", type=int, action="append", default=[],
                     help="also keep the checkpoint of this step as ckpt/step<N>.pt (e.g. the end of the stable phase, "
                          "from which a later session branches off a longer run); repeatable")
@@ -177,7 +219,11 @@ def main():
                     "(as data.py's --english-share)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    if args.precision == "bf16" and not cpu_has_bf16():
+    device = torch.device("cuda" if args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available()) else "cpu")
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("train.py: --device cuda, but PyTorch sees no GPU (torch.cuda.is_available() is False)")
+    print(f"device: {device}" + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""), flush=True)
+    if device.type == "cpu" and args.precision == "bf16" and not cpu_has_bf16():
         # Without AMX / AVX-512-BF16 oneDNN emulates bfloat16, which is slower than fp32: not worth it.
         print("this CPU has no bfloat16 matrix units (amx_bf16 / avx512_bf16): training in fp32", flush=True)
         args.precision = "fp32"
@@ -186,6 +232,7 @@ def main():
     run_dir = WORK / ("smoke" if args.smoke else "run")
     (run_dir / "ckpt").mkdir(parents=True, exist_ok=True)
     enc = Encoder(args.tokenizer)
+    check_token_caches(run_dir if args.smoke else WORK, args.tokenizer)
     if args.smoke:
         docs = train_documents()[:400]
         cfg = Config(vocab_size=len(enc.vocab), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
@@ -196,11 +243,11 @@ def main():
         dev_ids = train_ids
     else:
         cfg = Config(vocab_size=len(enc.vocab), bos_token_id=enc.bos, eos_token_id=enc.eos, pad_token_id=enc.pad)
-        train_ids = tokenize_corpus(enc, WORK / "train-tokens.npy", train_documents())
-        dev_ids = tokenize_corpus(enc, WORK / "dev-tokens.npy", dev_documents())
+        train_ids = tokenize_corpus(enc, WORK / "train-tokens.npy", train_documents)
+        dev_ids = tokenize_corpus(enc, WORK / "dev-tokens.npy", dev_documents)
     print(f"train tokens {len(train_ids)}, dev tokens {len(dev_ids)}", flush=True)
 
-    model = LlamaForCausalLM(cfg)
+    model = LlamaForCausalLM(cfg).to(device)
     nparams = sum(p.numel() for p in model.parameters())
     print(f"parameters: {nparams}", flush=True)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=0.1)
@@ -208,7 +255,7 @@ def main():
     ckpt_path = run_dir / "ckpt" / "latest.pt"
     log_path = run_dir / "loss.csv"
     if ckpt_path.exists():
-        ck = torch.load(ckpt_path)
+        ck = torch.load(ckpt_path, map_location=device)
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["opt"])
         step, elapsed = ck["step"], ck["elapsed"]
@@ -235,7 +282,8 @@ def main():
             g["lr"] = lr
         rng = np.random.default_rng([SEED, step])  # batch depends only on the step: resuming is exact
         x, y = mixture.batch(rng, args.batch) if mixture is not None and step >= mixture_from else batch(train_ids, rng, args.batch)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.precision == "bf16"):
+        x, y = x.to(device), y.to(device)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.precision == "bf16"):
             logits, _, _ = model(x)
         loss = torch.nn.functional.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), y.reshape(-1))
         opt.zero_grad(set_to_none=True)
