@@ -96,3 +96,52 @@ print(json.dumps({l: c / total for l, c in chars.items()}))`, path.join(model, '
     rmSync(work, { recursive: true, force: true });
   }
 });
+
+test('train.py remakes token caches made with another tokenizer or corpus, and refuses them where there is no corpus', { timeout: 2 * 60_000 }, (t) => {
+  const probe = spawnSync(PYTHON, ['-c', 'import torch, numpy'], { encoding: 'utf8' });
+  const missing = checkTool('python3 with torch and numpy', probe.status === 0, 'Install them with `apt-get install -y python3-torch python3-numpy`.');
+  if (missing !== undefined) return skipLoudly(t, missing);
+  const work = mkdtempSync(path.join(tmpdir(), 'tiny-polyglot-caches-'));
+  try {
+    // Caches are stand-in files: check_token_caches looks only at their names, the tokenizer's bytes and the corpus sizes.
+    const run = spawnSync(
+      PYTHON,
+      ['-c', `import json, shutil
+from common import WORK
+import train
+tok_a, tok_b = WORK / "a.json", WORK / "b.json"
+tok_a.write_text('{"model": "a"}'); tok_b.write_text('{"model": "b"}')
+(WORK / "corpus").mkdir(); (WORK / "corpus" / "train.txt").write_text("x" * 10)
+caches = [WORK / n for n in ("train-tokens.npy", "train-tokens-en.npy", "dev-tokens.npy", "train-chars.json")]
+def make():
+    for c in caches: c.write_text("c")
+def kept(): return [c.exists() for c in caches]
+out = {}
+make(); train.check_token_caches(WORK, tok_a); out["first"] = kept()
+train.check_token_caches(WORK, tok_a); out["same"] = kept()
+train.check_token_caches(WORK, tok_b); out["other tokenizer"] = kept()
+make(); (WORK / "corpus" / "train.txt").write_text("y" * 11); train.check_token_caches(WORK, tok_b); out["other corpus"] = kept()
+make(); shutil.rmtree(WORK / "corpus"); train.check_token_caches(WORK, tok_b); out["no corpus, same tokenizer"] = kept()
+try:
+    train.check_token_caches(WORK, tok_a); out["no corpus, other tokenizer"] = "accepted"
+except SystemExit as e:
+    out["no corpus, other tokenizer"] = str(e)
+out["still there"] = kept()
+print(json.dumps(out))`],
+      { cwd: path.join(REPO_ROOT, 'models/tiny-polyglot/train'), encoding: 'utf8', env: { ...process.env, POLYGLOT_TRAIN_DIR: work } },
+    );
+    assert.equal(run.status, 0, run.stderr);
+    const out = JSON.parse(run.stdout.trim().split('\n').pop() ?? '{}') as Record<string, boolean[] | string>;
+    const all = [true, true, true, true];
+    const none = [false, false, false, false];
+    assert.deepEqual(out.first, all, 'caches without a stamp are adopted');
+    assert.deepEqual(out.same, all);
+    assert.deepEqual(out['other tokenizer'], none);
+    assert.deepEqual(out['other corpus'], none);
+    assert.deepEqual(out['no corpus, same tokenizer'], all);
+    assert.match(String(out['no corpus, other tokenizer']), /made with another tokenizer and there is no corpus here/);
+    assert.deepEqual(out['still there'], all, 'a refusal deletes nothing');
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+});
