@@ -45,6 +45,27 @@ def main():
     mixture_from = cfg.get("polyglot_lens", {}).get("mixture_from")
     mix = "" if mixture_from is None else f" --mixture-from {mixture_from}"
     rebuild = " && ".join(f"train.py --steps {b} --decay {b - a}{mix}" for a, b in phases) or f"train.py{mix}"
+    # average.py's output (export.py records it): the steps averaged, each one's dev loss and the average's.
+    averaged = cfg.get("polyglot_lens", {}).get("averaged_from") or []
+    avg_steps = (", ".join(f"{e['step']:,}" for e in averaged[:-1]) + f" and {averaged[-1]['step']:,}") if averaged else ""
+    weights = f"the average of the checkpoints of steps {avg_steps}" if averaged else f"checkpoint of step {steps:,}"
+
+    def batches(e):
+        """Where an averaged checkpoint's batches came from."""
+        m = e.get("mixture_from")
+        return "batches from `train.txt`" if m is None else f"batches from the whole train split from step {m:,}"
+
+    averaged_text = "" if not averaged else f"""
+  The shipped weights are the average of {len(averaged)} checkpoints, each at the end of a learning-rate decay
+  (`train/average.py`; checkpoint averaging, as in Polyak averaging and in Llama 3's pre-training, which averages
+  its annealing checkpoints): {", ".join(f"step {e['step']:,} ({batches(e)}; dev loss {e['dev_loss']:.2f})" for e in averaged)}
+  average to dev loss **{cfg['polyglot_lens']['dev_loss']:.2f}**, on the same 24 dev windows as the log.
+  Only the last decay is in the log; the others branched off earlier
+  stable-phase snapshots of the same run (each a `train.py --steps S --decay D` resumed from the snapshot of step
+  S − D). The average was chosen over each checkpoint alone by dev loss and dev
+  fidelity."""
+    if averaged:
+        rebuild += f" && average.py --out averaged.pt <the checkpoints of steps {avg_steps}>"
     nparams = ev["parameters"]
     sep = ev["separation"]["accuracy_by_layer"]
     # Mean-centred cosine (the engine's similarity) when the evaluation has it; the status names which is best.
@@ -151,7 +172,7 @@ re-read it every epoch. From step {mixture_from:,} on, batches come from the who
 characters (English a quarter, the others even; corrected for each language's characters per token) and then a
 window of that language's text, so the language mix is unchanged and the text is new. Per language, in tokens:
 {", ".join(f"{l} {n / 1e6:.2f} M" for l, n in ev["train_split_tokens"].items())}."""
-    status = (f"**Status: checkpoint of step {steps:,} ({seen}); "
+    status = (f"**Status: {weights} ({seen}); "
               f"{'all targets met' if all_met else 'training continues'}.** Against the project's "
               f"targets: language fidelity ≥ 90 % is met for {met} of {len(LANGS)} languages; nearest-centroid "
               f"language separation reaches {best_sep * 100:.1f} % ({best_how}; target ≥ 95 %); the worst perplexity is "
@@ -233,12 +254,12 @@ Polyglot Lens.
   `{rebuild}`.
 - Compute: 2 CPU cores (shared with other work), PyTorch 1.13 (Debian); {steps:,} steps,
   {read}.
-{precision}  Final train loss {float(last['train_loss']):.2f}, dev loss {float(last['dev_loss']):.2f} nats/token.
+{precision}  Final train loss {float(last['train_loss']):.2f}, dev loss {float(last['dev_loss']):.2f} nats/token.{averaged_text}
   The loss log is `train/loss.csv`:
 
 ![training and dev loss](loss.svg)
 
-## Evaluation (held-out test split; `train/evaluate.py`, results in `train/eval.json`, checkpoint step {ev['checkpoint_step']})
+## Evaluation (held-out test split; `train/evaluate.py`, results in `train/eval.json`, {"weights averaged over steps " + avg_steps if averaged else "checkpoint step " + str(ev['checkpoint_step'])})
 **Language fidelity**: 100 test prompts per language (the first half of a held-out sentence), 32-token
 continuations sampled at temperature 0.7, top-p 0.9, seed = prompt index; a continuation counts if fastText
 lid.176 names the prompt's language and it is not mostly repetition (distinct-2-gram ratio ≥ 0.5; words, or
@@ -276,6 +297,7 @@ cd models/tiny-polyglot/train
 /usr/bin/python3 data.py          # download, clean, identify, split, balance (~3 min)
 /usr/bin/python3 bpe.py           # tokenizer.json (~5 min)
 OMP_WAIT_POLICY=PASSIVE nohup /usr/bin/python3 train.py &   # hours; re-run to resume; the schedule above: see Training
+/usr/bin/python3 average.py --out averaged.pt CKPT CKPT ...  # optional: average end-of-decay checkpoints (see Training)
 ./release.sh CHECKPOINT LOSS_CSV   # ~50 min, after training stops (defaults: run/ckpt/latest.pt, run/loss.csv):
 #   export.py, corpora.py, npm run build-vectors (centroids + bundled vectors), fixtures.py (after build-vectors:
 #   its PCA reference reads the centroids), evaluate.py, loss.csv, plot_loss.py, card.py, npm run evaluate-vectors

@@ -105,6 +105,10 @@ def main():
     cfg["polyglot_lens"] = {"trained_steps": ck["step"], "training_seconds": round(ck["elapsed"])}
     if ck.get("mixture_from") is not None:  # the step from which batches came from train.py's Mixture
         cfg["polyglot_lens"]["mixture_from"] = ck["mixture_from"]
+    if ck.get("averaged_from"):  # average.py's output: the steps averaged, their dev losses and the average's
+        cfg["polyglot_lens"]["averaged_from"] = [{k: e.get(k) for k in ("step", "mixture_from", "dev_loss")}
+                                              for e in ck["averaged_from"]]
+        cfg["polyglot_lens"]["dev_loss"] = ck.get("dev_loss")
     (out / "config.json").write_text(json.dumps(cfg, indent=1) + "\n")
     gen = {"bos_token_id": cfg["bos_token_id"], "eos_token_id": cfg["eos_token_id"],
            "pad_token_id": cfg["pad_token_id"], "do_sample": True, "temperature": 0.7, "top_p": 0.9,

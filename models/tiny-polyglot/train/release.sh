@@ -5,7 +5,8 @@
 # evaluate-vectors ~28 min). Usage: release.sh [CHECKPOINT [LOSS_CSV]]
 #   CHECKPOINT defaults to $POLYGLOT_TRAIN_DIR/run/ckpt/latest.pt; LOSS_CSV (the loss log that led to it, committed
 #   as train/loss.csv) to $POLYGLOT_TRAIN_DIR/run/loss.csv. Stop train.py first; a checkpoint at the end of a
-#   learning-rate decay is the one to ship.
+#   learning-rate decay is the one to ship, or average.py's average of several (it keeps the latest one's step:
+#   pass the loss log of that one).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../../.." && pwd)"

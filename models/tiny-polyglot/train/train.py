@@ -15,6 +15,7 @@ import argparse
 import hashlib
 import json
 import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -256,6 +257,9 @@ def main():
     log_path = run_dir / "loss.csv"
     if ckpt_path.exists():
         ck = torch.load(ckpt_path, map_location=device)
+        if "opt" not in ck:  # average.py's output: weights only
+            sys.exit(f"train.py: {ckpt_path} has no optimizer state (an averaged checkpoint?); training resumes only "
+                     "from a checkpoint train.py wrote")
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["opt"])
         step, elapsed = ck["step"], ck["elapsed"]

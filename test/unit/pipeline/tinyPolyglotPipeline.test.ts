@@ -92,6 +92,50 @@ print(json.dumps({l: c / total for l, c in chars.items()}))`, path.join(model, '
     assert.deepEqual(Object.keys(share).sort(), ['de', 'en', 'fr']);
     assert.ok(Math.abs((share.en ?? 0) - 0.25) < 0.03, `English share of mixture characters ${share.en}`);
     for (const l of ['fr', 'de']) assert.ok(Math.abs((share[l] ?? 0) - 0.375) < 0.03, `${l} share ${share[l]}`);
+
+    // average.py: the smoke checkpoint and a copy of it shifted by 0.01 (at a later step) average to the
+    // checkpoint + 0.005, keep the later step, drop the optimizer state, record both dev losses and the average's;
+    // export.py carries that into config.json. Bad input is refused with a message.
+    const trainDir = path.join(REPO_ROOT, 'models/tiny-polyglot/train');
+    const smokeCkpt = path.join(work, 'smoke/ckpt/latest.pt');
+    const shifted = path.join(work, 'shifted.pt');
+    const averaged = path.join(work, 'averaged.pt');
+    const prep = spawnSync(PYTHON, ['-c', `import sys, torch
+ck = torch.load(sys.argv[1])
+ck["model"] = {k: v + 0.01 if v.is_floating_point() else v for k, v in ck["model"].items()}
+ck["step"] += 10
+torch.save(ck, sys.argv[2])
+other = dict(ck); other["config"] = dict(ck["config"], hidden_size=ck["config"]["hidden_size"] * 2)
+torch.save(other, sys.argv[3])`, smokeCkpt, shifted, path.join(work, 'other.pt')], { encoding: 'utf8' });
+    assert.equal(prep.status, 0, prep.stderr);
+    const average = (...args: string[]) => spawnSync(PYTHON, ['average.py', ...args], { cwd: trainDir, encoding: 'utf8', env: { ...process.env, POLYGLOT_TRAIN_DIR: work } });
+    const devTokens = ['--dev-tokens', path.join(work, 'smoke/train.npy')];
+    const avg = average('--out', averaged, ...devTokens, smokeCkpt, shifted);
+    assert.equal(avg.status, 0, avg.stderr);
+    assert.match(avg.stdout, /average of 2: dev loss \d+\.\d+/);
+    const got = spawnSync(PYTHON, ['-c', `import json, sys, torch
+a, avg = torch.load(sys.argv[1]), torch.load(sys.argv[2])
+diff = max((avg["model"][k] - (v + 0.005)).abs().max().item() for k, v in a["model"].items() if v.is_floating_point())
+print(json.dumps({"diff": diff, "step": avg["step"], "opt": "opt" in avg, "from": avg["averaged_from"], "dev_loss": avg["dev_loss"]}))`,
+    smokeCkpt, averaged], { encoding: 'utf8' });
+    assert.equal(got.status, 0, got.stderr);
+    const a = JSON.parse(got.stdout) as { diff: number; step: number; opt: boolean; from: { step: number; mixture_from: number | null; dev_loss: number }[]; dev_loss: number };
+    assert.ok(a.diff < 1e-6, `averaged weights differ from checkpoint + 0.005 by ${a.diff}`);
+    assert.equal(a.step, 16);
+    assert.equal(a.opt, false, 'an average carries no optimizer state');
+    assert.deepEqual(a.from.map((e) => [e.step, e.mixture_from]), [[6, 3], [16, 3]]);
+    for (const d of [...a.from.map((e) => e.dev_loss), a.dev_loss]) assert.ok(Number.isFinite(d) && d > 0, `dev loss ${d}`);
+    assert.notEqual(a.dev_loss, a.from[0]!.dev_loss);
+    // Into the smoke model's folder: export.py checks the export with the tokenizer it finds there.
+    const exp = spawnSync(PYTHON, ['export.py', '--ckpt', averaged, '--out', model], { cwd: trainDir, encoding: 'utf8', env: { ...process.env, POLYGLOT_TRAIN_DIR: work } });
+    assert.equal(exp.status, 0, exp.stderr);
+    const avgLens = (JSON.parse(readFileSync(path.join(model, 'config.json'), 'utf8')) as { polyglot_lens: Record<string, unknown> }).polyglot_lens;
+    assert.equal(avgLens.trained_steps, 16);
+    assert.deepEqual(avgLens.averaged_from, a.from.map(({ step, mixture_from, dev_loss }) => ({ step, mixture_from, dev_loss })));
+    assert.equal(avgLens.dev_loss, a.dev_loss);
+    assert.match(average('--out', path.join(work, 'x.pt'), ...devTokens, smokeCkpt, path.join(work, 'other.pt')).stderr, /another model configuration/);
+    assert.match(average('--out', path.join(work, 'smoke/ckpt/latest.pt'), ...devTokens, smokeCkpt, shifted).stderr, /must not be a latest\.pt/);
+    assert.match(average('--out', path.join(work, 'x.pt'), ...devTokens, smokeCkpt).stderr, /at least two checkpoints/);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

@@ -27,13 +27,24 @@ test('model.onnx, the bundled vectors and docs/evaluation.json name the same mod
 });
 
 test('config.json, eval.json, the reference fixtures and the card name the same checkpoint step', () => {
-  const step = json<{ polyglot_lens: { trained_steps: number } }>(path.join(MODEL, 'config.json')).polyglot_lens.trained_steps;
+  const lens = json<{ polyglot_lens: { trained_steps: number; averaged_from?: { step: number }[] } }>(path.join(MODEL, 'config.json')).polyglot_lens;
+  const step = lens.trained_steps;
   const ev = json<Eval>(path.join(MODEL, 'train/eval.json'));
   assert.equal(ev.checkpoint_step, step);
   assert.equal(json(path.join(REPO_ROOT, 'test/fixtures/tiny-polyglot/reference.json')).checkpoint_step, step);
   const card = readFileSync(path.join(MODEL, 'MODEL_CARD.md'), 'utf8');
-  assert.match(card, new RegExp(`\\*\\*Status: checkpoint of step ${step.toLocaleString('en-US')} `));
-  assert.match(card, new RegExp(`checkpoint step ${step}\\)`));
+  if (lens.averaged_from) {
+    // average.py's output: the latest averaged checkpoint's step, and the card names every step averaged.
+    const steps = lens.averaged_from.map((e) => e.step);
+    assert.equal(Math.max(...steps), step);
+    const named = steps.map((s) => s.toLocaleString('en-US'));
+    const list = `${named.slice(0, -1).join(', ')} and ${named[named.length - 1]}`;
+    assert.ok(card.includes(`**Status: the average of the checkpoints of steps ${list} `), `card status names steps ${list}`);
+    assert.ok(card.includes(`weights averaged over steps ${list})`), 'evaluation heading');
+  } else {
+    assert.match(card, new RegExp(`\\*\\*Status: checkpoint of step ${step.toLocaleString('en-US')} `));
+    assert.match(card, new RegExp(`checkpoint step ${step}\\)`));
+  }
   const report = readFileSync(path.join(REPO_ROOT, 'docs/EVALUATION.md'), 'utf8');
   assert.match(report, new RegExp(`\\(${step} training steps\\)`));
 });
