@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
@@ -136,6 +136,11 @@ print(json.dumps({"diff": diff, "step": avg["step"], "opt": "opt" in avg, "from"
     assert.match(average('--out', path.join(work, 'x.pt'), ...devTokens, smokeCkpt, path.join(work, 'other.pt')).stderr, /another model configuration/);
     assert.match(average('--out', path.join(work, 'smoke/ckpt/latest.pt'), ...devTokens, smokeCkpt, shifted).stderr, /must not be a latest\.pt/);
     assert.match(average('--out', path.join(work, 'x.pt'), ...devTokens, smokeCkpt).stderr, /at least two checkpoints/);
+    // train.py resumes only from its own checkpoints: an average (no optimizer state) in latest.pt is refused.
+    copyFileSync(averaged, smokeCkpt);
+    const resume = spawnSync(PYTHON, ['train.py', '--smoke', '--tokenizer', path.join(model, 'tokenizer.json')], { cwd: trainDir, encoding: 'utf8', env: { ...process.env, POLYGLOT_TRAIN_DIR: work } });
+    assert.notEqual(resume.status, 0);
+    assert.match(resume.stderr, /has no optimizer state/);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
