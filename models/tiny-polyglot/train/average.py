@@ -21,10 +21,11 @@ import torch
 
 import train
 from common import WORK
-from export import load
+from export import model_of
 
 
-def average(paths):
+def average(paths, dev=None):
+    """The averaged checkpoint dict; with dev (a token stream), each input's dev loss and the average's in it."""
     cks = [torch.load(p, map_location="cpu") for p in paths]
     first = cks[0]
     for p, ck in zip(paths, cks):
@@ -45,6 +46,10 @@ def average(paths):
     out["model"] = model
     out["averaged_from"] = [{"file": Path(p).name, "step": ck["step"], "mixture_from": ck.get("mixture_from")}
                             for p, ck in zip(paths, cks)]
+    if dev is not None:
+        for entry, ck in zip(out["averaged_from"], cks):
+            entry["dev_loss"] = round(train.dev_loss(model_of(ck), dev), 4)
+        out["dev_loss"] = round(train.dev_loss(model_of(out), dev), 4)
     return out
 
 
@@ -66,11 +71,7 @@ def main():
         ap.error(f"no dev tokens at {args.dev_tokens}: run train.py once (it caches them) or pass --dev-tokens")
     torch.set_num_threads(2)
     dev = np.load(args.dev_tokens, mmap_mode="r")
-    out = average(args.checkpoints)
-    for entry, p in zip(out["averaged_from"], args.checkpoints):
-        entry["dev_loss"] = round(train.dev_loss(load(p)[0], dev), 4)
-    train.save_atomic(out, Path(args.out))
-    out["dev_loss"] = round(train.dev_loss(load(args.out)[0], dev), 4)
+    out = average(args.checkpoints, dev)
     train.save_atomic(out, Path(args.out))
     for e in out["averaged_from"]:
         print(f"step {e['step']} ({e['file']}): dev loss {e['dev_loss']:.4f}")

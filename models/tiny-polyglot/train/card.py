@@ -58,12 +58,11 @@ def main():
     averaged_text = "" if not averaged else f"""
   The shipped weights are the average of {len(averaged)} checkpoints, each at the end of a learning-rate decay
   (`train/average.py`; checkpoint averaging, as in Polyak averaging and in Llama 3's pre-training, which averages
-  its annealing checkpoints): {", ".join(f"step {e['step']:,} ({batches(e)}; dev loss {e['dev_loss']:.2f})" for e in averaged)}
-  average to dev loss **{cfg['polyglot_lens']['dev_loss']:.2f}**, on the same 24 dev windows as the log.
-  Only the last decay is in the log; the others branched off earlier
-  stable-phase snapshots of the same run (each a `train.py --steps S --decay D` resumed from the snapshot of step
-  S − D). The average was chosen over each checkpoint alone by dev loss and dev
-  fidelity."""
+  its annealing checkpoints):
+{"".join(f"  - step {e['step']:,} ({batches(e)}): dev loss {e['dev_loss']:.2f}{chr(10)}" for e in averaged)}  - their average: dev loss **{cfg['polyglot_lens']['dev_loss']:.2f}** (the same 24 dev windows as the log).
+
+  Only the last decay is in the log; the others branched off earlier stable-phase snapshots of the same run (each
+  a `train.py --steps S --decay D` resumed from the snapshot of step S − D)."""
     if averaged:
         rebuild += f" && average.py --out averaged.pt <the checkpoints of steps {avg_steps}>"
     nparams = ev["parameters"]

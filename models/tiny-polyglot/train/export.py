@@ -34,14 +34,18 @@ class WithPast(LlamaForCausalLM):
         return (logits, *[t for kv in presents for t in kv])
 
 
-def load(ckpt_path, cls=LlamaForCausalLM):
-    ck = torch.load(ckpt_path, map_location="cpu")
+def model_of(ck, cls=LlamaForCausalLM):
+    """The model (in eval mode) that a loaded checkpoint dict describes."""
     c = ck["config"]
-    cfg = Config(**{k: c[k] for k in Config.__dataclass_fields__})
-    model = cls(cfg)
+    model = cls(Config(**{k: c[k] for k in Config.__dataclass_fields__}))
     model.load_state_dict(ck["model"])
     model.eval()
-    return model, ck
+    return model
+
+
+def load(ckpt_path, cls=LlamaForCausalLM):
+    ck = torch.load(ckpt_path, map_location="cpu")
+    return model_of(ck, cls), ck
 
 
 def export(model, path):
