@@ -26,7 +26,7 @@ from export import model_of
 
 def average(paths, dev=None):
     """The averaged checkpoint dict; with dev (a token stream), each input's dev loss and the average's in it."""
-    cks = [torch.load(p, map_location="cpu") for p in paths]
+    cks = [torch.load(p, map_location="cpu", weights_only=False) for p in paths]
     first = cks[0]
     for p, ck in zip(paths, cks):
         if ck["config"] != first["config"]:

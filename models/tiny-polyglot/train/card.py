@@ -286,7 +286,9 @@ Example continuation (French prompt): {json.dumps(ev.get('fidelity_examples', {}
   (temperature 0.7, top-p 0.9) instead.{shortfall_text()}
 - Cleaning removes printf directives without a length modifier (`%s`, `%5.2f`, `%x`, …) but keeps those with one
   (`%lu`, `%zu`, `%lld`) and `%p`, `%o`, `%e`, `%g`, `%m`; they survive in program messages of every language (and
-  in test prompts such as "section [%2zu] ''"). Removing them changes the corpus, so it waits for a retrain.
+  in test prompts such as "section [%2zu] ''"). `data.py --cleaning 2` removes them and drops units that their
+  removal leaves with an empty quote or bracket pair; it changes the corpus and the tokenizer, so it waits for a
+  retrain.
 - Portuguese mixes Brazilian (Wesnoth, the handbook, GNOME and the `pt_BR` gettext catalogs) and European Portuguese (debian-reference's `pt` and the `pt` gettext catalogs), which sit close to Spanish for a model this small; Chinese is Simplified; Turkish and Czech have less documentation text than the others.
 
 ## Rebuild
@@ -305,8 +307,10 @@ Intermediate files live in `~/.cache/polyglot-lens/tiny-polyglot` (`POLYGLOT_TRA
 whole pipeline on a tiny configuration in under a minute (CI does). `train.py` trains on a GPU when PyTorch sees
 one (`--device`, same batches and schedule; checkpoints load on either). Once the token caches exist it reads
 nothing else of the corpus, so a machine without the corpus needs only `$POLYGLOT_TRAIN_DIR/*.npy`,
-`train-chars.json` and `token-caches.json` (42 MB) besides the repository; the caches are remade (or refused)
-when the tokenizer or the corpus they were made from changes.
+`train-chars.json` and `token-caches.json` besides the repository; the caches are remade (or refused)
+when the tokenizer or the corpus they were made from changes. `run_schedule.py` runs a whole schedule (the stable
+phase, decays branched off its snapshots, their average), resumably, and packs the caches a run on the mixture
+reads, with their tokenizer, into one ~10 MB archive for a GPU machine; its docstring gives the commands.
 """
     (MODEL_DIR / "MODEL_CARD.md").write_text(card)
     print("wrote", MODEL_DIR / "MODEL_CARD.md")

@@ -66,21 +66,44 @@ PLACEHOLDER = re.compile(r"\$[A-Za-z_][\w.|]*|\{[A-Za-z_][\w ]*\}|%\d*\$?[-+ #0]
 CTX_PREFIX = re.compile(r"^[\w\- ]{1,40}\^")          # Wesnoth "female^..." disambiguation prefixes
 SPACES = re.compile(r"\s+")
 
+# Cleaning 2 (`--cleaning 2`) removes every placeholder form found in the catalogs, where cleaning 1 (the shipped
+# model's data) kept printf directives with a length modifier and a few conversions ("section [%2zu] ''"), and
+# drops units whose placeholders leave an empty quote or bracket pair behind ("cannot open ''"): such fragments
+# carry little language, and as held-out prompts they ask the model to continue a string of punctuation.
+# Written by hand (no library parses the union of C printf, <inttypes.h> macros, Python %- and {}-formats and
+# Wesnoth's $variables); tested on real catalog strings in test/unit/pipeline.
+PRI_MACRO = re.compile(r"%[-+#0']*\d*(?:\.\d+)?<PRI[A-Za-z0-9]+>")   # "%<PRIu64>": before MARKUP eats "<PRIu64>"
+PLACEHOLDER_2 = re.compile(
+    r"\$[A-Za-z_][\w.|]*"                                   # Wesnoth $name, $unit.name
+    r"|\{[A-Za-z_][\w ]*\}|\{\d*\}"                         # {VAR}, Python {0} and {}
+    r"|%\([A-Za-z_]\w*\)[-+#0]*\d*(?:\.\d+)?[hlL]?[diouxXeEfFgGcrsa]"  # Python %(name)s, %(total)li
+    r"|%p[AB](?![a-z])"                                      # kernel-style %pA, %pB
+    r"|%(?:\d+\$)?[-+#0']*(?:\d+|\*)?(?:\.(?:\d+|\*))?(?:hh|h|ll|l|L|q|j|z|Z|t|I64|I32)?[diouxXeEfFgGaAcCsSpnmB]"
+    r"|&[^ ;]{1,40}=")
+EMPTY_PAIR = re.compile(r"''|\"\"|``|\(\s*\)|\[\s*\]|“\s*”|„\s*[“”]|‘\s*’|«\s*»|「\s*」|『\s*』|《\s*》")
 
-def clean(text: str) -> str:
+
+def clean(text: str, cleaning: int = 1) -> str:
     text = CTX_PREFIX.sub("", text)
+    if cleaning >= 2:
+        text = PRI_MACRO.sub("", text)
     text = MARKUP.sub("", text)
     text = html.unescape(text)
-    text = PLACEHOLDER.sub("", text)
+    if cleaning >= 2:
+        text = PLACEHOLDER_2.sub("", text).replace("%%", "%")
+    else:
+        text = PLACEHOLDER.sub("", text)
     text = text.replace("_", "") if re.fullmatch(r"_?[^_]*", text) else text  # accelerator marks "_File"
     text = unicodedata.normalize("NFC", text)
     text = SPACES.sub(" ", text).strip()
     return text
 
 
-def usable(text: str, lang: str) -> bool:
+def usable(text: str, lang: str, cleaning: int = 1) -> bool:
     letters = sum(ch.isalpha() for ch in text)
     cjk = lang in ("zh", "ja")
+    if cleaning >= 2 and EMPTY_PAIR.search(text):
+        return False
     return letters >= (4 if cjk else 12) and letters >= 0.5 * len(text)
 
 
@@ -159,7 +182,7 @@ def stable_split(key: str, dev=0.04, test=0.04, steer=0.0):
 
 
 # ---------------------------------------------------------------- collection
-def collect(system_gettext=True):
+def collect(system_gettext=True, cleaning=1):
     units = []  # dicts: lang, text, source, doc, split, pair?
 
     # Wesnoth: parallel by msgid within a text domain; a domain is a document.
@@ -174,12 +197,12 @@ def collect(system_gettext=True):
             if not path.exists():
                 continue
             for msgid, msgstr in read_mo(path):
-                src, tgt = clean(msgid), clean(msgstr)
-                if not usable(src, "en"):
+                src, tgt = clean(msgid, cleaning), clean(msgstr, cleaning)
+                if not usable(src, "en", cleaning):
                     continue
                 pair = f"wesnoth/{dom}/" + hashlib.sha1(msgid.encode()).hexdigest()[:12]
                 english[pair] = src
-                if tgt and tgt != src and usable(tgt, lang):
+                if tgt and tgt != src and usable(tgt, lang, cleaning):
                     units.append(dict(lang=lang, text=tgt, source="wesnoth", doc=dom, split=split, pair=pair))
         for pair, src in english.items():
             units.append(dict(lang="en", text=src, source="wesnoth", doc=dom, split=split, pair=pair))
@@ -190,8 +213,8 @@ def collect(system_gettext=True):
         for path in sorted((hb / loc).glob("*.html")):
             split = stable_split("handbook/" + path.name)
             for text in read_blocks(path):
-                text = clean(text)
-                if usable(text, lang):
+                text = clean(text, cleaning)
+                if usable(text, lang, cleaning):
                     units.append(dict(lang=lang, text=text, source="debian-handbook", doc=path.name, split=split))
 
     # debian-reference: chNN.LANG.html
@@ -201,8 +224,8 @@ def collect(system_gettext=True):
             doc = path.name.split(".")[0]
             split = stable_split("reference/" + doc)
             for text in read_blocks(path):
-                text = clean(text)
-                if usable(text, lang):
+                text = clean(text, cleaning)
+                if usable(text, lang, cleaning):
                     units.append(dict(lang=lang, text=text, source="debian-reference", doc=doc, split=split))
 
     # gnome-user-docs: Mallard pages under /usr/share/help/LOCALE/GUIDE/*.page
@@ -212,8 +235,8 @@ def collect(system_gettext=True):
             doc = f"{path.parent.name}/{path.name}"
             split = stable_split("gnome/" + doc)
             for text in read_blocks(path):
-                text = clean(text)
-                if usable(text, lang):
+                text = clean(text, cleaning)
+                if usable(text, lang, cleaning):
                     units.append(dict(lang=lang, text=text, source="gnome-user-docs", doc=doc, split=split))
 
     # System gettext catalogs (short UI strings): each domain is a document, English from the msgids.
@@ -223,10 +246,10 @@ def collect(system_gettext=True):
             for path in sorted(Path("/usr/share/locale", loc, "LC_MESSAGES").glob("*.mo")):
                 split = stable_split("gettext/" + path.stem)
                 for msgid, msgstr in read_mo(path):
-                    src, tgt = clean(msgid), clean(msgstr)
-                    if tgt and tgt != src and usable(tgt, lang):
+                    src, tgt = clean(msgid, cleaning), clean(msgstr, cleaning)
+                    if tgt and tgt != src and usable(tgt, lang, cleaning):
                         units.append(dict(lang=lang, text=tgt, source="gettext", doc=path.stem, split=split))
-                    if usable(src, "en") and (path.stem, src) not in seen_en:
+                    if usable(src, "en", cleaning) and (path.stem, src) not in seen_en:
                         seen_en.add((path.stem, src))
                         units.append(dict(lang="en", text=src, source="gettext", doc=path.stem, split=split))
     return units
@@ -269,11 +292,14 @@ def main():
     ap.add_argument("--max-repeat", type=float, default=2.0)
     ap.add_argument("--packages", nargs="*", default=PACKAGES, help="a subset of the sources (CI smoke test)")
     ap.add_argument("--no-system-gettext", action="store_true", help="skip /usr/share/locale (CI smoke test)")
+    ap.add_argument("--cleaning", type=int, choices=[1, 2], default=1,
+                    help="1: the shipped model's data; 2: also removes length-modified printf directives, %%<PRI..>, "
+                         "%%(name)s and {0}, and drops units left with an empty quote or bracket pair (see clean())")
     args = ap.parse_args()
     CORPUS.mkdir(parents=True, exist_ok=True)
     versions = download(args.packages)
     extract()
-    units = collect(system_gettext=not args.no_system_gettext)
+    units = collect(system_gettext=not args.no_system_gettext, cleaning=args.cleaning)
     print(f"collected {len(units)} units")
     units = dedupe(units)
     units = identify(units)
@@ -334,6 +360,7 @@ def main():
         "packages": versions,
         "system_gettext": "catalogs under /usr/share/locale of the build machine (Debian 12)",
         "campaign_splits": SPLIT_OF_CAMPAIGN,
+        **({"cleaning": args.cleaning} if args.cleaning != 1 else {}),
         "english_share": args.english_share,
         "max_repeat": args.max_repeat,
         "per_language_budget_chars": budget,

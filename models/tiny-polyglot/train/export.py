@@ -44,7 +44,7 @@ def model_of(ck, cls=LlamaForCausalLM):
 
 
 def load(ckpt_path, cls=LlamaForCausalLM):
-    ck = torch.load(ckpt_path, map_location="cpu")
+    ck = torch.load(ckpt_path, map_location="cpu", weights_only=False)
     return model_of(ck, cls), ck
 
 

@@ -192,13 +192,14 @@ def save_atomic(obj, path):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--steps", type=int, default=6000)
-    ap.add_argument("--decay", type=int, default=1200, help="steps of final linear decay")
-    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--steps", type=int, help="total steps of the schedule (default 6000; --smoke: 6)")
+    ap.add_argument("--decay", type=int, help="steps of final linear decay (default 1200; --smoke: 2)")
+    ap.add_argument("--batch", type=int, help="sequences per step (default 8; --smoke: 2)")
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--warmup", type=int, default=150)
-    ap.add_argument("--every", type=int, default=50, help="checkpoint and dev-loss interval (steps)")
-    ap.add_argument("--smoke", action="store_true", help="tiny model, few steps, separate folder (CI)")
+    ap.add_argument("--every", type=int, help="checkpoint and dev-loss interval in steps (default 50; --smoke: 3)")
+    ap.add_argument("--smoke", action="store_true", help="tiny model on 400 documents, 6 steps unless given, "
+                    "folder smoke/ unless --run is given (CI)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
                     help="where to train (auto: cuda when a GPU is present). Same batches and schedule on either; "
@@ -216,6 +217,10 @@ def main():
                     help="from this step on, draw batches from the whole train split per language (Mixture) instead "
                          "of train.txt (0: from the start). Without it a run reads train.txt throughout, and a resumed "
                          "run keeps the step its checkpoint recorded")
+    ap.add_argument("--run", help="the run's folder under $WORK (loss.csv, config.json, ckpt/); "
+                    "run_schedule.py gives each decay branch its own")
+    ap.add_argument("--stop-at", type=int, help="stop after this step (with its checkpoint) although the schedule "
+                    "is that of --steps: the stable phase of a longer run, from which decays branch off")
     ap.add_argument("--english-share", type=float, default=0.25, help="English's share of characters in the mixture "
                     "(as data.py's --english-share)")
     args = ap.parse_args()
@@ -230,7 +235,10 @@ def main():
         args.precision = "fp32"
     torch.manual_seed(SEED)
 
-    run_dir = WORK / ("smoke" if args.smoke else "run")
+    for name, full, smoke in (("steps", 6000, 6), ("decay", 1200, 2), ("batch", 8, 2), ("every", 50, 3)):
+        if getattr(args, name) is None:
+            setattr(args, name, smoke if args.smoke else full)
+    run_dir = WORK / (args.run or ("smoke" if args.smoke else "run"))
     (run_dir / "ckpt").mkdir(parents=True, exist_ok=True)
     enc = Encoder(args.tokenizer)
     check_token_caches(run_dir if args.smoke else WORK, args.tokenizer)
@@ -239,14 +247,12 @@ def main():
         cfg = Config(vocab_size=len(enc.vocab), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
                      num_attention_heads=4, num_key_value_heads=2, bos_token_id=enc.bos, eos_token_id=enc.eos,
                      pad_token_id=enc.pad)
-        args.steps, args.every, args.batch, args.decay = 6, 3, 2, 2
         train_ids = tokenize_corpus(enc, run_dir / "train.npy", docs)
         dev_ids = train_ids
     else:
         cfg = Config(vocab_size=len(enc.vocab), bos_token_id=enc.bos, eos_token_id=enc.eos, pad_token_id=enc.pad)
-        train_ids = tokenize_corpus(enc, WORK / "train-tokens.npy", train_documents)
+        train_ids = None  # train.txt's stream: below, only for a run that still reads train.txt
         dev_ids = tokenize_corpus(enc, WORK / "dev-tokens.npy", dev_documents)
-    print(f"train tokens {len(train_ids)}, dev tokens {len(dev_ids)}", flush=True)
 
     model = LlamaForCausalLM(cfg).to(device)
     nparams = sum(p.numel() for p in model.parameters())
@@ -256,7 +262,7 @@ def main():
     ckpt_path = run_dir / "ckpt" / "latest.pt"
     log_path = run_dir / "loss.csv"
     if ckpt_path.exists():
-        ck = torch.load(ckpt_path, map_location=device)
+        ck = torch.load(ckpt_path, map_location=device, weights_only=False)  # our own file; torch >= 2.6 defaults to True
         if "opt" not in ck:  # average.py's output: weights only
             sys.exit(f"train.py: {ckpt_path} has no optimizer state (an averaged checkpoint?); training resumes only "
                      "from a checkpoint train.py wrote")
@@ -278,9 +284,13 @@ def main():
     mixture = None
     if mixture_from is not None and mixture_from < args.steps:
         mixture = Mixture(enc, run_dir if args.smoke else WORK, args.english_share, limit=50 if args.smoke else None)
+    if train_ids is None and (mixture is None or mixture_from > step):
+        train_ids = tokenize_corpus(enc, WORK / "train-tokens.npy", train_documents)
+    print(f"train tokens {'(mixture only)' if train_ids is None else len(train_ids)}, dev tokens {len(dev_ids)}", flush=True)
 
     t0, losses = time.time(), []
-    while step < args.steps:
+    stop = min(args.steps, args.stop_at) if args.stop_at is not None else args.steps
+    while step < stop:
         lr = lr_at(step, args.steps, args.lr, args.warmup, args.decay)
         for g in opt.param_groups:
             g["lr"] = lr
@@ -296,7 +306,7 @@ def main():
         opt.step()
         losses.append(loss.item())
         step += 1
-        if step % args.every == 0 or step == args.steps:
+        if step % args.every == 0 or step == stop:
             now = time.time()
             elapsed += now - t0
             t0 = now

@@ -136,6 +136,70 @@ print(json.dumps({"diff": diff, "step": avg["step"], "opt": "opt" in avg, "from"
     assert.match(average('--out', path.join(work, 'x.pt'), ...devTokens, smokeCkpt, path.join(work, 'other.pt')).stderr, /another model configuration/);
     assert.match(average('--out', path.join(work, 'smoke/ckpt/latest.pt'), ...devTokens, smokeCkpt, shifted).stderr, /must not be a latest\.pt/);
     assert.match(average('--out', path.join(work, 'x.pt'), ...devTokens, smokeCkpt).stderr, /at least two checkpoints/);
+    // run_schedule.py: a stable phase to step 9 with snapshots at 6 and 9, a 3-step decay branched off each, the
+    // average of the two ends; results as parts that join back. Checked against the branches' own checkpoints.
+    const sched = path.join(work, 'sched');
+    const schedule = (out: string, ...more: string[]) => spawnSync(PYTHON, ['run_schedule.py', '--smoke', '--stable', '9', '--branch', '6', '9', '--decay', '3', '--every', '3',
+      '--tokenizer', path.join(model, 'tokenizer.json'), '--out', out, ...more], { cwd: trainDir, encoding: 'utf8', env: { ...process.env, POLYGLOT_TRAIN_DIR: work } });
+    const runs = (r: { stdout: string }) => [...r.stdout.matchAll(/^\$ train\.py --run (\S+)/gm)].map((m) => m[1]);
+    // Out of time after the first stable segment: the stable phase ends at branch step 6, which alone is decayed.
+    const hurried = schedule(path.join(work, 'hurried'), '--deadline-min', '0.0001');
+    assert.equal(hurried.status, 0, `${hurried.stdout}\n${hurried.stderr}`);
+    assert.deepEqual(runs(hurried), ['run', 'decay-6']);
+    assert.match(hurried.stdout, /deadline: the stable phase stops at step 6/);
+    const hurriedSummary = JSON.parse(readFileSync(path.join(work, 'hurried', 'summary.json'), 'utf8')) as { stable: number; best_single: { step: number } };
+    assert.deepEqual([hurriedSummary.stable, hurriedSummary.best_single.step], [6, 9]);
+    // Without a deadline the same schedule resumes: the stable phase goes on to 9, only the new branch is trained.
+    const first = schedule(sched);
+    assert.equal(first.status, 0, `${first.stdout}\n${first.stderr}`);
+    assert.deepEqual(runs(first), ['run', 'decay-9']);
+    const again = schedule(sched);  // everything is finished: nothing is trained again
+    assert.equal(again.status, 0, again.stderr);
+    assert.deepEqual(runs(again), []);
+    const check = spawnSync(PYTHON, ['-c', `import json, sys, torch
+from pathlib import Path
+from run_schedule import join_parts, save_parts
+w, out = Path(sys.argv[1]), Path(sys.argv[2])
+rows = lambda run: [l.split(",") for l in (w / run / "loss.csv").read_text().splitlines()[1:]]
+ends = [torch.load(w / f"decay-{s}/ckpt/latest.pt", weights_only=False) for s in (6, 9)]
+avg = join_parts(out / "averaged")
+mean_diff = max((avg["model"][k] - (ends[0]["model"][k] + ends[1]["model"][k]) / 2).abs().max().item() for k in avg["model"])
+best = join_parts(out / "best-single")
+small = save_parts(ends[1], w / "split", limit=200000)
+rejoined = join_parts(w / "split")
+print(json.dumps({
+  "stable": [r[0] for r in rows("run")], "d6": [r[0] for r in rows("decay-6")], "d9": [r[0] for r in rows("decay-9")],
+  "shared": rows("decay-6")[:2] == rows("run")[:2], "lr": [float(r[4]) for r in rows("decay-9")],
+  "ends": [ck["step"] for ck in ends], "avg_step": avg["step"], "mean_diff": mean_diff, "avg_opt": "opt" in avg,
+  "best_is_an_end": any(all(torch.equal(best["model"][k], ck["model"][k]) for k in ck["model"]) for ck in ends),
+  "parts": len(small), "part_sizes_ok": all(p.stat().st_size < 200000 + 4096 for p in small),
+  "rejoined": all(torch.equal(rejoined["model"][k], v) for k, v in ends[1]["model"].items()) and rejoined["step"] == 12
+    and list(rejoined["model"]) == list(ends[1]["model"]),
+  "tied_once": rejoined["model"]["lm_head.weight"].data_ptr() == rejoined["model"]["model.embed_tokens.weight"].data_ptr()
+    and sum(len(torch.load(p, weights_only=False)["model"]) for p in small) == len(ends[1]["model"]) - 1,
+  "summary": json.loads((out / "summary.json").read_text()),
+}))`, work, sched], { cwd: trainDir, encoding: 'utf8', env: { ...process.env, POLYGLOT_TRAIN_DIR: work } });
+    assert.equal(check.status, 0, check.stderr);
+    const sc = JSON.parse(check.stdout.trim().split('\n').pop() ?? '{}') as {
+      stable: string[]; d6: string[]; d9: string[]; shared: boolean; lr: number[]; ends: number[]; avg_step: number; mean_diff: number;
+      avg_opt: boolean; best_is_an_end: boolean; parts: number; part_sizes_ok: boolean; rejoined: boolean; tied_once: boolean;
+      summary: { branches: { step: number; dev_loss: number }[]; average_dev_loss: number };
+    };
+    assert.deepEqual(sc.stable, ['3', '6', '9'], 'the stable phase stops at --stable');
+    assert.deepEqual(sc.d6, ['3', '6', '9'], 'the branch from 6 keeps the log up to 6 and decays to 9');
+    assert.deepEqual(sc.d9, ['3', '6', '9', '12']);
+    assert.ok(sc.shared, `a branch starts from the stable log: ${check.stdout}`);
+    assert.ok(sc.lr[3]! < sc.lr[2]!, `the branch's learning rate decays: ${sc.lr.join(", ")}`);
+    assert.deepEqual(sc.ends, [9, 12]);
+    assert.equal(sc.avg_step, 12);
+    assert.ok(sc.mean_diff < 1e-6, `averaged parts differ from the mean of the branch ends by ${sc.mean_diff}`);
+    assert.equal(sc.avg_opt, false);
+    assert.ok(sc.best_is_an_end, 'best-single is one of the end-of-decay checkpoints');
+    assert.ok(sc.parts > 1 && sc.part_sizes_ok, `a small part limit splits the checkpoint (${sc.parts} parts)`);
+    assert.ok(sc.rejoined, 'the parts join back into the same tensors, order and step');
+    assert.ok(sc.tied_once, 'the tied embedding / lm_head is stored once and shared again when joined');
+    assert.deepEqual(sc.summary.branches.map((b) => b.step), [12, 9]);
+    assert.ok(Number.isFinite(sc.summary.average_dev_loss));
     // train.py resumes only from its own checkpoints: an average (no optimizer state) in latest.pt is refused.
     copyFileSync(averaged, smokeCkpt);
     const resume = spawnSync(PYTHON, ['train.py', '--smoke', '--tokenizer', path.join(model, 'tokenizer.json')], { cwd: trainDir, encoding: 'utf8', env: { ...process.env, POLYGLOT_TRAIN_DIR: work } });
@@ -146,7 +210,7 @@ print(json.dumps({"diff": diff, "step": avg["step"], "opt": "opt" in avg, "from"
   }
 });
 
-test('train.py remakes token caches made with another tokenizer or corpus, and refuses them where there is no corpus', { timeout: 2 * 60_000 }, (t) => {
+test('train.py remakes token caches made with another tokenizer or corpus and refuses them where there is no corpus; run_schedule.py carries them', { timeout: 2 * 60_000 }, (t) => {
   const probe = spawnSync(PYTHON, ['-c', 'import torch, numpy'], { encoding: 'utf8' });
   const missing = checkTool('python3 with torch and numpy', probe.status === 0, 'Install them with `apt-get install -y python3-torch python3-numpy`.');
   if (missing !== undefined) return skipLoudly(t, missing);
@@ -190,7 +254,71 @@ print(json.dumps(out))`],
     assert.deepEqual(out['no corpus, same tokenizer'], all);
     assert.match(String(out['no corpus, other tokenizer']), /made with another tokenizer and there is no corpus here/);
     assert.deepEqual(out['still there'], all, 'a refusal deletes nothing');
+
+    // run_schedule.py --pack-caches / --caches: the caches and the tokenizer travel as one archive and unpack
+    // byte for byte into another folder (a GPU machine without the corpus).
+    const other = path.join(work, 'elsewhere');
+    const trip = spawnSync(
+      PYTHON,
+      ['-c', `import json, os, subprocess, sys
+from pathlib import Path
+w, other = Path(sys.argv[1]), Path(sys.argv[2])
+(w / "tok").mkdir(); (w / "tok" / "tokenizer.json").write_text('{"model": "a"}')
+(w / "train-tokens-fr.npy").write_bytes(os.urandom(5000))
+pack = subprocess.run([sys.executable, "run_schedule.py", "--pack-caches", str(w / "c.tar.xz"), "--tokenizer", str(w / "tok" / "tokenizer.json")], capture_output=True, text=True)
+env = dict(os.environ, POLYGLOT_TRAIN_DIR=str(other))
+import run_schedule
+run_schedule.WORK = other
+run_schedule.unpack_caches(w / "c.tar.xz")
+names = ["train-tokens-en.npy", "train-tokens-fr.npy", "dev-tokens.npy", "train-chars.json", "token-caches.json"]
+same = {n: (other / n).read_bytes() == (w / n).read_bytes() for n in names}
+empty = subprocess.run([sys.executable, "run_schedule.py", "--pack-caches", str(w / "d.tar.xz")], capture_output=True, text=True, env=env | {"POLYGLOT_TRAIN_DIR": str(w / "none")})
+print(json.dumps({"pack": pack.returncode, "same": same, "tokenizer": (other / "tokenizer" / "tokenizer.json").read_text(), "empty": empty.stderr.strip()}))`, work, other],
+      { cwd: path.join(REPO_ROOT, 'models/tiny-polyglot/train'), encoding: 'utf8', env: { ...process.env, POLYGLOT_TRAIN_DIR: work } },
+    );
+    assert.equal(trip.status, 0, trip.stderr);
+    const tr = JSON.parse(trip.stdout.trim().split('\n').pop() ?? '{}') as { pack: number; same: Record<string, boolean>; tokenizer: string; empty: string };
+    assert.equal(tr.pack, 0);
+    assert.deepEqual(Object.values(tr.same), [true, true, true, true, true], JSON.stringify(tr.same));
+    assert.equal(tr.tokenizer, '{"model": "a"}');
+    assert.match(tr.empty, /no token caches in/);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+});
+
+test('data.py --cleaning 2 removes every placeholder form that cleaning 1 keeps, and drops units left with an empty pair', { timeout: 60_000 }, (t) => {
+  const probe = spawnSync(PYTHON, ['-c', 'import numpy'], { encoding: 'utf8' });
+  const missing = checkTool('Debian python3', probe.status === 0, 'Install it with `apt-get install -y python3 python3-numpy`.');
+  if (missing !== undefined) return skipLoudly(t, missing);
+  // Real msgids from Debian 12's gettext catalogs (domain in the comment); the last is a constructed %% case.
+  const cases: Array<[string, string, boolean]> = [
+    // [source text, expected text after cleaning 2, usable after cleaning 2]
+    ['%pB(%pA): error: reloc table entry %zu is empty', '(): error: reloc table entry is empty', false], // bfd
+    ['Access has been granted (last access was %ld seconds ago).', 'Access has been granted (last access was seconds ago).', true], // Linux-PAM
+    ['Downloading file %(current)li of %(total)li with %(speed)s/s', 'Downloading file of with /s', true], // python-apt
+    ['could not access directory "%s": %m', 'could not access directory "":', false], // initdb-15
+    ['Wrote %<PRIu64> bytes to <b>%s</b>', 'Wrote bytes to', true],
+    ['File {0} not found in {}', 'File not found in', true],
+    ['Progress: 100%% of %lu files', 'Progress: 100% of files', true],
+  ];
+  const run = spawnSync(
+    PYTHON,
+    ['-c', `import json, sys
+from data import clean, usable
+out = []
+for text in json.loads(sys.argv[1]):
+    c1, c2 = clean(text, 1), clean(text, 2)
+    out.append([c1, c2, usable(c2, "en", 2)])
+print(json.dumps(out))`, JSON.stringify(cases.map((c) => c[0]))],
+    { cwd: path.join(REPO_ROOT, 'models/tiny-polyglot/train'), encoding: 'utf8' },
+  );
+  assert.equal(run.status, 0, run.stderr);
+  const out = JSON.parse(run.stdout.trim().split('\n').pop() ?? '[]') as Array<[string, string, boolean]>;
+  cases.forEach(([source, expected, ok], i) => {
+    const [c1, c2, usable2] = out[i] ?? ['', '', false];
+    assert.equal(c2, expected, `cleaning 2 of ${JSON.stringify(source)}`);
+    assert.equal(usable2, ok, `usable after cleaning 2: ${JSON.stringify(c2)}`);
+    assert.match(c1, /%|\{/, `cleaning 1 (the shipped data) keeps a placeholder of ${JSON.stringify(source)}: ${JSON.stringify(c1)}`);
+  });
 });
