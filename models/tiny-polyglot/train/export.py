@@ -109,6 +109,9 @@ def main():
     cfg["polyglot_lens"] = {"trained_steps": ck["step"], "training_seconds": round(ck["elapsed"])}
     if ck.get("mixture_from") is not None:  # the step from which batches came from train.py's Mixture
         cfg["polyglot_lens"]["mixture_from"] = ck["mixture_from"]
+    for key in ("device", "precision", "torch", "schedule"):  # train.py's record; run_schedule.py's schedule
+        if ck.get(key) is not None:
+            cfg["polyglot_lens"][key] = ck[key]
     if ck.get("averaged_from"):  # average.py's output: the steps averaged, their dev losses and the average's
         cfg["polyglot_lens"]["averaged_from"] = [{k: e.get(k) for k in ("step", "mixture_from", "dev_loss")}
                                               for e in ck["averaged_from"]]

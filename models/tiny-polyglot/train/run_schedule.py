@@ -228,17 +228,20 @@ def main():
     # train.py's dev stream; a smoke run evaluates on its own 400 training documents, as train.py --smoke does
     dev = np.load(WORK / ("run/train.npy" if args.smoke else "dev-tokens.npy"), mmap_mode="r")
     summary = {"stable": max(ckpt_step(stable_ckpt), 0), "decay": args.decay, "horizon": horizon, "branches": []}
+    # Stamped into what is returned (export.py copies it into config.json, card.py describes it).
+    schedule = {"stable": summary["stable"], "decay": args.decay, "horizon": horizon, "every": args.every,
+                "branches": sorted(int(p.parent.parent.name.split("-")[1]) for p in ends)}
     if len(ends) >= 2:
         avg = average([str(p) for p in ends], dev)
         summary["branches"] = avg["averaged_from"]
         summary["average_dev_loss"] = avg["dev_loss"]
-        save_parts(avg, out / "averaged")
+        save_parts({**avg, "schedule": schedule}, out / "averaged")
         best = min(zip(ends, avg["averaged_from"]), key=lambda e: e[1]["dev_loss"])[0]
     else:
         best = ends[0]
     best_ck = torch.load(best, map_location="cpu", weights_only=False)
     summary["best_single"] = {"step": best_ck["step"], "branch": best.parent.parent.name}
-    save_parts(best_ck, out / "best-single")
+    save_parts({**best_ck, "schedule": schedule}, out / "best-single")
     with tarfile.open(out / "losses.tar.gz", "w:gz") as tar:
         for run in ["run", *[p.parent.parent.name for p in ends]]:
             tar.add(WORK / run / "loss.csv", arcname=f"{run}/loss.csv")

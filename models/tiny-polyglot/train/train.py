@@ -228,7 +228,8 @@ def main():
     device = torch.device("cuda" if args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available()) else "cpu")
     if device.type == "cuda" and not torch.cuda.is_available():
         raise SystemExit("train.py: --device cuda, but PyTorch sees no GPU (torch.cuda.is_available() is False)")
-    print(f"device: {device}" + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""), flush=True)
+    device_name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"{torch.get_num_threads()} CPU threads"
+    print(f"device: {device} ({device_name})", flush=True)
     if device.type == "cpu" and args.precision == "bf16" and not cpu_has_bf16():
         # Without AMX / AVX-512-BF16 oneDNN emulates bfloat16, which is slower than fp32: not worth it.
         print("this CPU has no bfloat16 matrix units (amx_bf16 / avx512_bf16): training in fp32", flush=True)
@@ -318,7 +319,8 @@ def main():
                   f"{tokens / max(elapsed, 1e-9):.0f} tok/s {elapsed / 60:.1f} min", flush=True)
             losses = []
             save_atomic({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "elapsed": elapsed,
-                         "config": cfg.hf_config(), "mixture_from": mixture_from}, ckpt_path)
+                         "config": cfg.hf_config(), "mixture_from": mixture_from, "device": device_name,
+                         "precision": args.precision, "torch": torch.__version__}, ckpt_path)
             if step in args.snapshot:
                 shutil.copyfile(ckpt_path, ckpt_path.with_name(f"step{step}.pt"))
     print("done", flush=True)

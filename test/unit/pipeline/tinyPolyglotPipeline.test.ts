@@ -178,12 +178,14 @@ print(json.dumps({
   "tied_once": rejoined["model"]["lm_head.weight"].data_ptr() == rejoined["model"]["model.embed_tokens.weight"].data_ptr()
     and sum(len(torch.load(p, weights_only=False)["model"]) for p in small) == len(ends[1]["model"]) - 1,
   "summary": json.loads((out / "summary.json").read_text()),
+  "stamp": {k: avg.get(k) for k in ("schedule", "precision", "device")},
 }))`, work, sched], { cwd: trainDir, encoding: 'utf8', env: { ...process.env, POLYGLOT_TRAIN_DIR: work } });
     assert.equal(check.status, 0, check.stderr);
     const sc = JSON.parse(check.stdout.trim().split('\n').pop() ?? '{}') as {
       stable: string[]; d6: string[]; d9: string[]; shared: boolean; lr: number[]; ends: number[]; avg_step: number; mean_diff: number;
       avg_opt: boolean; best_is_an_end: boolean; parts: number; part_sizes_ok: boolean; rejoined: boolean; tied_once: boolean;
       summary: { branches: { step: number; dev_loss: number }[]; average_dev_loss: number };
+      stamp: { schedule: Record<string, unknown>; precision: string; device: string };
     };
     assert.deepEqual(sc.stable, ['3', '6', '9'], 'the stable phase stops at --stable');
     assert.deepEqual(sc.d6, ['3', '6', '9'], 'the branch from 6 keeps the log up to 6 and decays to 9');
@@ -200,6 +202,10 @@ print(json.dumps({
     assert.ok(sc.tied_once, 'the tied embedding / lm_head is stored once and shared again when joined');
     assert.deepEqual(sc.summary.branches.map((b) => b.step), [12, 9]);
     assert.ok(Number.isFinite(sc.summary.average_dev_loss));
+    // What the card describes (export.py copies it into config.json): the schedule and where it ran.
+    assert.deepEqual(sc.stamp.schedule, { stable: 9, decay: 3, horizon: 12, every: 3, branches: [6, 9] });
+    assert.equal(sc.stamp.precision, 'fp32');
+    assert.match(sc.stamp.device, /CPU threads|NVIDIA/);
     // train.py resumes only from its own checkpoints: an average (no optimizer state) in latest.pt is refused.
     copyFileSync(averaged, smokeCkpt);
     const resume = spawnSync(PYTHON, ['train.py', '--smoke', '--tokenizer', path.join(model, 'tokenizer.json')], { cwd: trainDir, encoding: 'utf8', env: { ...process.env, POLYGLOT_TRAIN_DIR: work } });
