@@ -14,8 +14,8 @@
    (`run/loss.csv`, `decay-S/loss.csv`) and `summary.json`.
 
 Every step is resumable: a re-run skips what is finished (a branch whose checkpoint has reached S+D) and train.py
-resumes what is not. --deadline-min ends the stable phase early at a branch step, and skips branches, when the
-time left at the measured speed is too short, so that a bounded call still returns decayed checkpoints.
+resumes what is not. --deadline-min ends the stable phase early (and decays from where it stopped) and skips
+branches when the time left at the measured speed is too short, so that a bounded call still returns a model.
 
   /usr/bin/python3 run_schedule.py --join DIR/averaged --out averaged.pt   # parts -> one checkpoint for release.sh
 
@@ -155,8 +155,8 @@ def main():
     ap.add_argument("--mixture-from", type=int, default=0)
     ap.add_argument("--tokenizer", help="train.py's --tokenizer")
     ap.add_argument("--smoke", action="store_true", help="train.py --smoke: a tiny model on 400 documents (tests)")
-    ap.add_argument("--deadline-min", type=float, help="end the stable phase early (at a branch step) and skip branches so as to finish in "
-                    "about this many minutes")
+    ap.add_argument("--deadline-min", type=float, help="end the stable phase early and skip branches so as to "
+                    "finish in about this many minutes")
     ap.add_argument("--out", help="folder for the results (or, with --join, the joined checkpoint)")
     ap.add_argument("--join", help="join STEM.part*.pt into --out and exit")
     ap.add_argument("--pack-caches", metavar="ARCHIVE", help="write $WORK's token caches and --tokenizer's folder "
@@ -191,19 +191,26 @@ def main():
         extra += ["--smoke", "--batch", "2", "--warmup", "2"]
     horizon = args.horizon or args.stable + args.decay
     stable_ckpt = WORK / "run" / "ckpt" / "latest.pt"
-    snapshots = [a for s in args.branch for a in ("--snapshot", str(s))]
+    # Segment ends of the stable phase: the branch steps, and with a deadline an early one (about a tenth of the
+    # way to the first branch) that measures the speed before the long segments start.
+    ends_at = {*args.branch, args.stable}
+    if args.deadline_min:
+        ends_at.add(args.every * max(1, round(min(args.branch) / 10 / args.every)))
+    snapshots = [a for s in sorted(ends_at) for a in ("--snapshot", str(s))]
 
     def left():
         return args.deadline_min * 60 - (time.time() - t_start) if args.deadline_min else float("inf")
 
-    # The stable phase in segments, one per branch step: with a deadline, a segment starts only if it and one decay
-    # fit in the time left at the speed measured so far, so a slow machine still ends with decayed checkpoints.
+    # The stable phase in segments: with a deadline, a segment starts only if it and one decay fit in the time left
+    # at the speed measured so far; where it stops is then decayed too, so a slow machine still returns a model.
     per_step, reached = None, []
-    for s in sorted({*args.branch, args.stable}):
+    for s in sorted(ends_at):
         done = max(ckpt_step(stable_ckpt), 0)
         if done < s:
             if per_step is not None and (s - done + args.decay) * per_step > left():
                 print(f"deadline: the stable phase stops at step {done} ({left() / 60:.1f} min left)", flush=True)
+                if done not in reached:
+                    reached.append(done)
                 break
             t0 = time.time()
             train("run", horizon, args.decay, [*extra, "--stop-at", str(s), *snapshots])

@@ -142,17 +142,17 @@ print(json.dumps({"diff": diff, "step": avg["step"], "opt": "opt" in avg, "from"
     const schedule = (out: string, ...more: string[]) => spawnSync(PYTHON, ['run_schedule.py', '--smoke', '--stable', '9', '--branch', '6', '9', '--decay', '3', '--every', '3',
       '--tokenizer', path.join(model, 'tokenizer.json'), '--out', out, ...more], { cwd: trainDir, encoding: 'utf8', env: { ...process.env, POLYGLOT_TRAIN_DIR: work } });
     const runs = (r: { stdout: string }) => [...r.stdout.matchAll(/^\$ train\.py --run (\S+)/gm)].map((m) => m[1]);
-    // Out of time after the first stable segment: the stable phase ends at branch step 6, which alone is decayed.
+    // Out of time after the first stable segment (the speed probe, step 3): the stable phase ends there and is decayed.
     const hurried = schedule(path.join(work, 'hurried'), '--deadline-min', '0.0001');
     assert.equal(hurried.status, 0, `${hurried.stdout}\n${hurried.stderr}`);
-    assert.deepEqual(runs(hurried), ['run', 'decay-6']);
-    assert.match(hurried.stdout, /deadline: the stable phase stops at step 6/);
+    assert.deepEqual(runs(hurried), ['run', 'decay-3']);
+    assert.match(hurried.stdout, /deadline: the stable phase stops at step 3/);
     const hurriedSummary = JSON.parse(readFileSync(path.join(work, 'hurried', 'summary.json'), 'utf8')) as { stable: number; best_single: { step: number } };
-    assert.deepEqual([hurriedSummary.stable, hurriedSummary.best_single.step], [6, 9]);
-    // Without a deadline the same schedule resumes: the stable phase goes on to 9, only the new branch is trained.
+    assert.deepEqual([hurriedSummary.stable, hurriedSummary.best_single.step], [3, 6]);
+    // Without a deadline the same schedule resumes: the stable phase goes on to 6 and 9, then both branches.
     const first = schedule(sched);
     assert.equal(first.status, 0, `${first.stdout}\n${first.stderr}`);
-    assert.deepEqual(runs(first), ['run', 'decay-9']);
+    assert.deepEqual(runs(first), ['run', 'run', 'decay-9', 'decay-6']);
     const again = schedule(sched);  // everything is finished: nothing is trained again
     assert.equal(again.status, 0, again.stderr);
     assert.deepEqual(runs(again), []);
