@@ -88,8 +88,12 @@ def branch(stable_run, s, decay, extra):
     dst = WORK / f"decay-{s}"
     latest = dst / "ckpt" / "latest.pt"
     if ckpt_step(latest) < 0:  # new branch: start it from the snapshot, with the loss log that led there
+        snapshot = src / "ckpt" / f"step{s}.pt"
+        if not snapshot.exists():
+            sys.exit(f"run_schedule.py: no snapshot of step {s} in {snapshot.parent} (the stable phase ran without "
+                     f"--snapshot {s}): drop {s} from --branch, or start the stable phase again in another $WORK")
         (dst / "ckpt").mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(src / "ckpt" / f"step{s}.pt", latest)
+        shutil.copyfile(snapshot, latest)
         shutil.copyfile(src / "config.json", dst / "config.json")
         lines = (src / "loss.csv").read_text().splitlines()
         kept = [lines[0]] + [l for l in lines[1:] if int(l.split(",")[0]) <= s]
