@@ -31,6 +31,8 @@ def average(paths, dev=None):
     for p, ck in zip(paths, cks):
         if ck["config"] != first["config"]:
             sys.exit(f"average.py: {p} has another model configuration than {paths[0]}; average checkpoints of one run")
+        if ck.get("tokenizer_sha256") != first.get("tokenizer_sha256"):
+            sys.exit(f"average.py: {p} was trained with another tokenizer than {paths[0]}; average checkpoints of one run")
         if {k: tuple(v.shape) for k, v in ck["model"].items()} != {k: tuple(v.shape) for k, v in first["model"].items()}:
             sys.exit(f"average.py: {p} has other tensors than {paths[0]}; average checkpoints of one run")
     latest = max(cks, key=lambda ck: ck["step"])

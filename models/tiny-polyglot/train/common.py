@@ -1,4 +1,5 @@
 """Shared settings of the tiny-polyglot build pipeline (paths, languages, seeds)."""
+import hashlib
 import os
 from pathlib import Path
 
@@ -34,3 +35,18 @@ PACKAGES = (["wesnoth-1.16-data"] + [f"wesnoth-1.16-{c}" for c in WESNOTH_CAMPAI
             + ["debian-handbook", "gnome-user-docs"] + [f"debian-reference-{v}" for v in REFERENCE_LOCALE.values()])
 
 SEED = 1234
+
+
+def file_sha256(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def check_tokenizer(ck, path, what):
+    """Refuse a tokenizer.json other than the one the checkpoint was trained with (train.py records its sha256 in
+    every checkpoint): token ids would silently stand for other tokens and every number made from them would be
+    wrong. Checkpoints from before the record carry none and are not checked."""
+    want = ck.get("tokenizer_sha256")
+    if want is not None and file_sha256(path) != want:
+        raise SystemExit(f"{what}: {path} is not the tokenizer this checkpoint was trained with (its sha256 starts "
+                         f"{want[:12]}): use that run's tokenizer.json (bpe.py --out of the run), or copy it to "
+                         "models/tiny-polyglot/ before exporting a release")

@@ -30,7 +30,7 @@ from collections import defaultdict
 import torch
 
 from bpe import Encoder
-from common import HERE, LANGS, MODEL_DIR, REPO, SEED, WORK
+from common import HERE, LANGS, MODEL_DIR, REPO, SEED, WORK, check_tokenizer
 from export import load
 
 
@@ -149,12 +149,16 @@ def main():
     ap.add_argument("--out", default=str(HERE / "eval.json"), help="where to write the results (default: eval.json beside this file)")
     ap.add_argument("--dump", help="also write every fidelity prompt, continuation, identified language and verdict "
                                    "to this JSONL file (for reading the failures; not committed)")
+    ap.add_argument("--tokenizer", default=str(MODEL_DIR / "tokenizer.json"),
+                    help="the tokenizer.json the checkpoint was trained with (default: the committed one); a "
+                         "candidate of a run with its own tokenizer is compared on dev with that one")
     args = ap.parse_args()
     if args.split != "test" and args.only is None and args.out == str(HERE / "eval.json"):
         ap.error("eval.json holds the test-split numbers the card reports: with --split dev, pass --only or --out")
     torch.set_num_threads(2)
     model, ck = load(args.ckpt)
-    enc = Encoder(MODEL_DIR / "tokenizer.json")
+    check_tokenizer(ck, args.tokenizer, "evaluate.py")
+    enc = Encoder(args.tokenizer)
     test, steer = read_split(args.split), read_split("steer")
     rng = random.Random(SEED)
     result = {"checkpoint_step": ck["step"], "split": args.split, "parameters": sum(p.numel() for p in model.parameters()), "fidelity": {}, "separation": {}, "perplexity": {}}

@@ -20,7 +20,7 @@ import onnx
 import torch
 
 from bpe import Encoder
-from common import HERE, MODEL_DIR, REPO, WORK
+from common import HERE, MODEL_DIR, REPO, WORK, check_tokenizer
 from model import Config, LlamaForCausalLM
 
 
@@ -104,6 +104,9 @@ def main():
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     model, ck = load(args.ckpt, WithPast)
+    # The tokenizer the export ships with (out's own, else the committed one that is copied there below).
+    check_tokenizer(ck, out / "tokenizer.json" if (out / "tokenizer.json").exists() else MODEL_DIR / "tokenizer.json",
+                    "export.py")
     export(model, out / "model.onnx")
     cfg = model.config.hf_config()
     cfg["polyglot_lens"] = {"trained_steps": ck["step"], "training_seconds": round(ck["elapsed"])}

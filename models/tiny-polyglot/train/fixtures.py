@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from bpe import Encoder
-from common import MODEL_DIR, REPO, WORK
+from common import MODEL_DIR, REPO, WORK, check_tokenizer
 from export import load
 
 PROMPTS = [
@@ -151,6 +151,7 @@ def main():
     ap.add_argument("--ckpt", default=str(WORK / "run" / "ckpt" / "latest.pt"))
     args = ap.parse_args()
     model, ck = load(args.ckpt)
+    check_tokenizer(ck, MODEL_DIR / "tokenizer.json", "fixtures.py")
     enc = Encoder(MODEL_DIR / "tokenizer.json")
     # A known steering vector: a seeded random direction scaled to the mean residual norm at STEER_K.
     with torch.no_grad():

@@ -22,6 +22,13 @@ ck_step=$($py -c 'import sys, torch; print(torch.load(sys.argv[1], map_location=
 if pgrep -f "train.py" >/dev/null; then
   echo "release.sh: train.py is still running; stop it (or wait for it) so that the checkpoint stays put" >&2; exit 1
 fi
+if [ -f "$work/manifest.json" ] && ! cmp -s "$work/manifest.json" "$here/manifest.json"; then
+  # A work folder built with other data.py options keeps its manifest beside its corpus: the card, the corpora
+  # and the vectors must describe the data this checkpoint was trained on.
+  echo "release.sh: $work/manifest.json (the corpus this checkpoint was trained on) differs from train/manifest.json:" \
+       "copy it there first (cp $work/manifest.json $here/manifest.json), with that run's tokenizer*.json in models/tiny-polyglot/" >&2
+  exit 1
+fi
 step() { echo "== $(date +%T) $*"; "$@"; }
 cd "$here"
 step $py export.py --ckpt "$ckpt"

@@ -12,7 +12,6 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch: OpenMP spin-waiting fights OpenBLAS on 2 cores
 
 import argparse
-import hashlib
 import json
 import shutil
 import sys
@@ -23,7 +22,7 @@ import numpy as np
 import torch
 
 from bpe import Encoder
-from common import MODEL_DIR, SEED, WORK
+from common import MODEL_DIR, SEED, WORK, check_tokenizer, file_sha256
 from model import Config, LlamaForCausalLM
 
 CTX = 256
@@ -33,7 +32,7 @@ def check_token_caches(cache_dir, tokenizer_path):
     """Delete the token caches in cache_dir when they were made with another tokenizer or corpus: they are keyed by
     file name only, and a rebuilt corpus (data.py) or tokenizer (bpe.py) would otherwise be trained on stale ids.
     A machine that has the caches but no corpus (a GPU machine) keeps them if the tokenizer is the same."""
-    key = {"tokenizer_sha256": hashlib.sha256(Path(tokenizer_path).read_bytes()).hexdigest(),
+    key = {"tokenizer_sha256": file_sha256(tokenizer_path),
            "corpus_bytes": {name: (WORK / "corpus" / name).stat().st_size
                             for name in ("train.txt", "train.jsonl", "dev.jsonl") if (WORK / "corpus" / name).exists()}}
     stamp = cache_dir / "token-caches.json"
@@ -241,6 +240,10 @@ def main():
             setattr(args, name, smoke if args.smoke else full)
     run_dir = WORK / (args.run or ("smoke" if args.smoke else "run"))
     (run_dir / "ckpt").mkdir(parents=True, exist_ok=True)
+    ckpt_path = run_dir / "ckpt" / "latest.pt"
+    log_path = run_dir / "loss.csv"
+    ck = torch.load(ckpt_path, map_location=device, weights_only=False) if ckpt_path.exists() else {}  # our own file; torch >= 2.6 defaults to True
+    check_tokenizer(ck, args.tokenizer, "train.py")  # before the token caches, which another tokenizer would remake
     enc = Encoder(args.tokenizer)
     check_token_caches(run_dir if args.smoke else WORK, args.tokenizer)
     if args.smoke:
@@ -259,11 +262,8 @@ def main():
     nparams = sum(p.numel() for p in model.parameters())
     print(f"parameters: {nparams}", flush=True)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=0.1)
-    step, elapsed, ck = 0, 0.0, {}
-    ckpt_path = run_dir / "ckpt" / "latest.pt"
-    log_path = run_dir / "loss.csv"
-    if ckpt_path.exists():
-        ck = torch.load(ckpt_path, map_location=device, weights_only=False)  # our own file; torch >= 2.6 defaults to True
+    step, elapsed = 0, 0.0
+    if ck:
         if "opt" not in ck:  # average.py's output: weights only
             sys.exit(f"train.py: {ckpt_path} has no optimizer state (an averaged checkpoint?); training resumes only "
                      "from a checkpoint train.py wrote")
@@ -289,6 +289,7 @@ def main():
         train_ids = tokenize_corpus(enc, WORK / "train-tokens.npy", train_documents)
     print(f"train tokens {'(mixture only)' if train_ids is None else len(train_ids)}, dev tokens {len(dev_ids)}", flush=True)
 
+    tokenizer_sha256 = file_sha256(args.tokenizer)
     t0, losses = time.time(), []
     stop = min(args.steps, args.stop_at) if args.stop_at is not None else args.steps
     while step < stop:
@@ -320,7 +321,8 @@ def main():
             losses = []
             save_atomic({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "elapsed": elapsed,
                          "config": cfg.hf_config(), "mixture_from": mixture_from, "device": device_name,
-                         "precision": args.precision, "torch": torch.__version__}, ckpt_path)
+                         "precision": args.precision, "torch": torch.__version__,
+                         "tokenizer_sha256": tokenizer_sha256}, ckpt_path)
             if step in args.snapshot:
                 shutil.copyfile(ckpt_path, ckpt_path.with_name(f"step{step}.pt"))
     print("done", flush=True)

@@ -8,7 +8,8 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
@@ -106,8 +107,13 @@ ck["model"] = {k: v + 0.01 if v.is_floating_point() else v for k, v in ck["model
 ck["step"] += 10
 torch.save(ck, sys.argv[2])
 other = dict(ck); other["config"] = dict(ck["config"], hidden_size=ck["config"]["hidden_size"] * 2)
-torch.save(other, sys.argv[3])`, smokeCkpt, shifted, path.join(work, 'other.pt')], { encoding: 'utf8' });
+torch.save(other, sys.argv[3])
+retok = dict(ck); retok["tokenizer_sha256"] = "0" * 64
+torch.save(retok, sys.argv[4])
+print(ck.get("tokenizer_sha256"))`, smokeCkpt, shifted, path.join(work, 'other.pt'), path.join(work, 'retok.pt')], { encoding: 'utf8' });
     assert.equal(prep.status, 0, prep.stderr);
+    // Every checkpoint records the sha256 of the tokenizer.json it was trained with.
+    assert.equal(prep.stdout.trim(), createHash('sha256').update(readFileSync(path.join(model, 'tokenizer.json'))).digest('hex'));
     const average = (...args: string[]) => spawnSync(PYTHON, ['average.py', ...args], { cwd: trainDir, encoding: 'utf8', env: { ...process.env, POLYGLOT_TRAIN_DIR: work } });
     const devTokens = ['--dev-tokens', path.join(work, 'smoke/train.npy')];
     const avg = average('--out', averaged, ...devTokens, smokeCkpt, shifted);
@@ -136,6 +142,27 @@ print(json.dumps({"diff": diff, "step": avg["step"], "opt": "opt" in avg, "from"
     assert.match(average('--out', path.join(work, 'x.pt'), ...devTokens, smokeCkpt, path.join(work, 'other.pt')).stderr, /another model configuration/);
     assert.match(average('--out', path.join(work, 'smoke/ckpt/latest.pt'), ...devTokens, smokeCkpt, shifted).stderr, /must not be a latest\.pt/);
     assert.match(average('--out', path.join(work, 'x.pt'), ...devTokens, smokeCkpt).stderr, /at least two checkpoints/);
+    assert.match(average('--out', path.join(work, 'x.pt'), ...devTokens, smokeCkpt, path.join(work, 'retok.pt')).stderr, /trained with another tokenizer/);
+    // Another tokenizer (the committed demo model's) is refused wherever a checkpoint meets one, before any work:
+    // its ids would stand for other tokens.
+    const committedTokenizer = path.join(REPO_ROOT, 'models/tiny-polyglot/tokenizer.json');
+    const otherOut = path.join(work, 'other-model');
+    mkdirSync(otherOut);
+    copyFileSync(committedTokenizer, path.join(otherOut, 'tokenizer.json'));
+    const wrongTokenizer = /is not the tokenizer this checkpoint was trained with/;
+    const refusedExport = spawnSync(PYTHON, ['export.py', '--ckpt', averaged, '--out', otherOut], { cwd: trainDir, encoding: 'utf8', env: { ...process.env, POLYGLOT_TRAIN_DIR: work } });
+    assert.notEqual(refusedExport.status, 0);
+    assert.match(refusedExport.stderr, wrongTokenizer);
+    assert.ok(!existsSync(path.join(otherOut, 'model.onnx')), 'a refused export writes no model');
+    const refusedEval = spawnSync(PYTHON, ['evaluate.py', '--ckpt', averaged, '--tokenizer', committedTokenizer, '--split', 'dev', '--only', 'perplexity'], { cwd: trainDir, encoding: 'utf8', env: { ...process.env, POLYGLOT_TRAIN_DIR: work } });
+    assert.notEqual(refusedEval.status, 0);
+    assert.match(refusedEval.stderr, wrongTokenizer);
+    const cache = path.join(work, 'smoke/token-caches.json'); // rewritten whenever train.py checks the caches
+    const cacheBefore = statSync(cache).mtimeMs;
+    const refusedResume = spawnSync(PYTHON, ['train.py', '--smoke', '--tokenizer', committedTokenizer], { cwd: trainDir, encoding: 'utf8', env: { ...process.env, POLYGLOT_TRAIN_DIR: work } });
+    assert.notEqual(refusedResume.status, 0);
+    assert.match(refusedResume.stderr, wrongTokenizer);
+    assert.equal(statSync(cache).mtimeMs, cacheBefore, 'train.py refused before checking (and maybe remaking) the token caches');
     // run_schedule.py: a stable phase to step 9 with snapshots at 6 and 9, a 3-step decay branched off each, the
     // average of the two ends; results as parts that join back. Checked against the branches' own checkpoints.
     const sched = path.join(work, 'sched');
