@@ -350,6 +350,9 @@ nothing else of the corpus, so a machine without the corpus needs only `$POLYGLO
 when the tokenizer or the corpus they were made from changes. `run_schedule.py` runs a whole schedule (the stable
 phase, decays branched off its snapshots, their average), resumably, and packs the caches a run on the mixture
 reads, with their tokenizer, into one ~10 MB archive for a GPU machine; its docstring gives the commands.
+Every checkpoint records its tokenizer's sha256, and the scripts refuse another tokenizer. `from_onnx.py` reads an
+exported model back into a checkpoint (the weights are the ONNX initializers), so that `evaluate.py` can measure
+the released model on a machine without its training checkpoint.
 """
     (MODEL_DIR / "MODEL_CARD.md").write_text(card)
     print("wrote", MODEL_DIR / "MODEL_CARD.md")

@@ -355,3 +355,50 @@ print(json.dumps(out))`, JSON.stringify(cases.map((c) => c[0]))],
     assert.match(c1, /%|\{/, `cleaning 1 (the shipped data) keeps a placeholder of ${JSON.stringify(source)}: ${JSON.stringify(c1)}`);
   });
 });
+
+test('from_onnx.py rebuilds the released demo model as a checkpoint that reproduces the reference outputs of the training code', { timeout: 2 * 60_000 }, (t) => {
+  const probe = spawnSync(PYTHON, ['-c', 'import torch, onnx, numpy'], { encoding: 'utf8' });
+  const missing = checkTool('python3 with torch, onnx and numpy', probe.status === 0,
+    'Install them with `apt-get install -y python3-torch python3-onnx python3-numpy libopenblas0-pthread`.');
+  if (missing !== undefined) return skipLoudly(t, missing);
+  const trainDir = path.join(REPO_ROOT, 'models/tiny-polyglot/train');
+  const work = mkdtempSync(path.join(tmpdir(), 'tiny-polyglot-from-onnx-'));
+  try {
+    const ckpt = path.join(work, 'released.pt');
+    const run = spawnSync(PYTHON, ['from_onnx.py', '--out', ckpt], { cwd: trainDir, encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    // Against test/fixtures/tiny-polyglot/reference.json, which fixtures.py made with the training checkpoint
+    // itself: last-position logits, every layer's hidden states at the kept positions/dimensions, greedy ids.
+    const check = spawnSync(PYTHON, ['-c', `import json, sys, torch
+from export import load
+model, ck = load(sys.argv[1])
+ref = json.load(open(sys.argv[2]))
+out = {"step": ck["step"], "logits": 0.0, "hidden": 0.0, "greedy_same": True}
+for p in ref["prompts"]:
+    ids = p["input_ids"]
+    with torch.no_grad():
+        logits, _, hidden = model(torch.tensor([ids]), return_hidden=True)
+    out["logits"] = max(out["logits"], max(abs(float(logits[0, -1, i]) - v) for i, v in zip(p["logits_last"]["ids"], p["logits_last"]["values"])))
+    hs = p["hidden_states"]
+    got = [[[float(h[0, q, d]) for d in hs["dims"]] for q in hs["positions"]] for h in hidden]
+    out["hidden"] = max(out["hidden"], max(abs(a - b) for gl, rl in zip(got, hs["values"]) for gq, rq in zip(gl, rl) for a, b in zip(gq, rq)))
+    seq = list(ids)
+    for _ in range(p["greedy"]["max_new_tokens"]):
+        with torch.no_grad():
+            seq.append(int(model(torch.tensor([seq]))[0][0, -1].argmax()))
+    out["greedy_same"] &= seq[len(ids):] == p["greedy"]["ids"]
+print(json.dumps(out))`, ckpt, path.join(REPO_ROOT, 'test/fixtures/tiny-polyglot/reference.json')], { cwd: trainDir, encoding: 'utf8' });
+    assert.equal(check.status, 0, check.stderr);
+    const got = JSON.parse(check.stdout.trim().split('\n').pop() ?? '{}') as { step: number; logits: number; hidden: number; greedy_same: boolean };
+    const config = JSON.parse(readFileSync(path.join(REPO_ROOT, 'models/tiny-polyglot/config.json'), 'utf8')) as { polyglot_lens: { trained_steps: number } };
+    assert.equal(got.step, config.polyglot_lens.trained_steps);
+    assert.ok(got.logits <= 1e-4, `last-position logits differ from the reference by ${got.logits}`);
+    assert.ok(got.hidden <= 1e-4, `hidden states differ from the reference by ${got.hidden}`);
+    assert.equal(got.greedy_same, true, 'greedy continuations differ from the reference');
+    const noModel = spawnSync(PYTHON, ['from_onnx.py', '--model', work, '--out', path.join(work, 'x.pt')], { cwd: trainDir, encoding: 'utf8' });
+    assert.notEqual(noModel.status, 0);
+    assert.match(noModel.stderr, /no model\.onnx in .*pass the folder export\.py wrote/);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+});
