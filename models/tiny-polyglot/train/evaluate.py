@@ -13,7 +13,7 @@ quotes it).
   (cosine) classification of test sentences at each layer.
 - Perplexity: per-language token-level perplexity of test-split sentences.
 
-Run: /usr/bin/python3 evaluate.py [--ckpt PATH] [--prompts 100] [--split dev --only fidelity]
+Run: /usr/bin/python3 evaluate.py [--ckpt PATH] [--prompts 100] [--split dev --only fidelity [--langs en pt] [--source gettext]]
 (`--split dev` measures on the dev split, for choosing between checkpoints; the reported numbers use test.)
 """
 import argparse
@@ -35,8 +35,12 @@ from export import load
 
 
 def read_split(split):
+    path = WORK / "corpus" / f"{split}.jsonl"
+    if not path.is_file():
+        raise SystemExit(f"evaluate.py: no {split} split at {path}: run data.py first, or point POLYGLOT_TRAIN_DIR "
+                         "at the work folder that holds the corpus")
     by_lang = defaultdict(list)
-    with open(WORK / "corpus" / f"{split}.jsonl", encoding="utf-8") as fh:
+    with open(path, encoding="utf-8") as fh:
         for line in fh:
             u = json.loads(line)
             by_lang[u["lang"]].append(u)
@@ -152,14 +156,21 @@ def main():
     ap.add_argument("--tokenizer", default=str(MODEL_DIR / "tokenizer.json"),
                     help="the tokenizer.json the checkpoint was trained with (default: the committed one); a "
                          "candidate of a run with its own tokenizer is compared on dev with that one")
+    ap.add_argument("--langs", nargs="+", choices=LANGS, help="with --only fidelity: sample only these languages "
+                    "(their prompts are the same as in a run over all of them)")
+    ap.add_argument("--source", choices=["wesnoth", "debian-handbook", "debian-reference", "gnome-user-docs", "gettext"],
+                    help="with --only fidelity: draw prompts from this source only (e.g. gettext: the program "
+                         "messages that are a third of the English test prompts but few of dev's)")
     args = ap.parse_args()
+    if (args.langs or args.source) and args.only != "fidelity":
+        ap.error("--langs and --source go with --only fidelity")
     if args.split != "test" and args.only is None and args.out == str(HERE / "eval.json"):
         ap.error("eval.json holds the test-split numbers the card reports: with --split dev, pass --only or --out")
     torch.set_num_threads(2)
     model, ck = load(args.ckpt)
     check_tokenizer(ck, args.tokenizer, "evaluate.py")
     enc = Encoder(args.tokenizer)
-    test, steer = read_split(args.split), read_split("steer")
+    test = read_split(args.split)
     rng = random.Random(SEED)
     result = {"checkpoint_step": ck["step"], "split": args.split, "parameters": sum(p.numel() for p in model.parameters()), "fidelity": {}, "separation": {}, "perplexity": {}}
 
@@ -171,13 +182,20 @@ def main():
     if args.only in (None, "fidelity"):
         conts, meta, skipped, prompt_texts, sources = [], [], {}, [], []
         for lang in LANGS:
-            prompts, skipped[lang] = prompts_for(test[lang], enc, args.prompts, rng,
+            units = [u for u in test[lang] if args.source in (None, u["source"])]
+            # Every language's prompts are drawn (one shared random stream), sampled only for those asked for.
+            prompts, skipped[lang] = prompts_for(units, enc, args.prompts, rng,
                                                  lang if args.prompt_filter == "lid" else None)
+            if args.langs and lang not in args.langs:
+                continue
             for i, (ids, source) in enumerate(prompts):
                 conts.append(enc.decode(sample(model, ids, args.tokens, seed=i, eos=enc.eos)))
                 meta.append(lang)
                 prompt_texts.append(enc.decode(ids))
                 sources.append(source)
+        if not conts:
+            raise SystemExit(f"evaluate.py: no prompts: the {args.split} split has no usable sentences"
+                             + (f" from {args.source}" if args.source else "") + " in the languages asked for")
         labels = identify(conts)
         per = defaultdict(lambda: [0, 0, 0])
         by_source = defaultdict(lambda: defaultdict(lambda: [0, 0]))  # lang -> source -> [ok, n]
@@ -199,17 +217,21 @@ def main():
         # Where the prompts came from (Wesnoth dialogue, documentation, program messages) and how each fared: the
         # card explains a language's shortfall with it.
         result["fidelity_by_source"] = {l: {src: {"ok": a, "n": n} for src, (a, n) in sorted(by_source[l].items())}
-                                        for l in LANGS}
-        result["fidelity_examples"] = {l: conts[meta.index(l)] for l in LANGS}
+                                        for l in per}
+        result["fidelity_examples"] = {l: conts[meta.index(l)] for l in per}
         result["fidelity_prompt_filter"] = args.prompt_filter
         if args.prompt_filter == "lid":
             result["fidelity_prompts_skipped"] = {l: {"count": len(s), "examples": s[:5]} for l, s in skipped.items()}
         if args.only == "fidelity":
             print(json.dumps({l: f["rate"] for l, f in result["fidelity"].items()}))
+            short = {l: f["n"] for l, f in result["fidelity"].items() if f["n"] < args.prompts}
+            if short:  # a small source (--source) may hold fewer usable sentences than --prompts
+                print(f"prompts: {json.dumps(short)} (fewer than {args.prompts})")
             return
 
     # Separation: centroids from the steer split, classify test sentences.
     L = model.config.num_hidden_layers
+    steer = read_split("steer")
     cents = {}
     for lang in LANGS:
         units = [u for u in steer[lang] if len(u["text"]) >= 20][: args.sentences]

@@ -163,6 +163,25 @@ print(json.dumps({"diff": diff, "step": avg["step"], "opt": "opt" in avg, "from"
     assert.notEqual(refusedResume.status, 0);
     assert.match(refusedResume.stderr, wrongTokenizer);
     assert.equal(statSync(cache).mtimeMs, cacheBefore, 'train.py refused before checking (and maybe remaking) the token caches');
+    // evaluate.py on dev (the smoke corpus: debian-reference in en, fr, de): --langs samples a subset with the very
+    // prompts and continuations of a run over every language; --source keeps one source, and one the split lacks
+    // is a clear error.
+    const evaluate = (...more: string[]) => spawnSync(PYTHON, ['evaluate.py', '--ckpt', smokeCkpt, '--tokenizer', path.join(model, 'tokenizer.json'),
+      '--split', 'dev', '--only', 'fidelity', '--prompts', '4', ...more], { cwd: trainDir, encoding: 'utf8', env: { ...process.env, POLYGLOT_TRAIN_DIR: work } });
+    const dumpRows = (file: string) => readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { lang: string; prompt: string; continuation: string; source: string });
+    const everyLang = evaluate('--dump', path.join(work, 'all.jsonl'));
+    assert.equal(everyLang.status, 0, everyLang.stderr);
+    assert.deepEqual(Object.keys(JSON.parse(everyLang.stdout.trim().split('\n')[0]!) as object), ['en', 'fr', 'de']);
+    const onlyFr = evaluate('--langs', 'fr', '--dump', path.join(work, 'fr.jsonl'));
+    assert.equal(onlyFr.status, 0, onlyFr.stderr);
+    assert.deepEqual(Object.keys(JSON.parse(onlyFr.stdout.trim().split('\n')[0]!) as object), ['fr']);
+    const frRows = dumpRows(path.join(work, 'fr.jsonl'));
+    assert.equal(frRows.length, 4);
+    assert.deepEqual(frRows, dumpRows(path.join(work, 'all.jsonl')).filter((r) => r.lang === 'fr'));
+    const noSource = evaluate('--source', 'gettext');
+    assert.notEqual(noSource.status, 0);
+    assert.match(noSource.stderr, /no prompts: the dev split has no usable sentences from gettext/);
+    assert.match(evaluate('--source', 'gettext', '--only', 'perplexity').stderr, /--langs and --source go with --only fidelity/);
     // run_schedule.py: a stable phase to step 9 with snapshots at 6 and 9, a 3-step decay branched off each, the
     // average of the two ends; results as parts that join back. Checked against the branches' own checkpoints.
     const sched = path.join(work, 'sched');
