@@ -111,8 +111,7 @@ test('French prompt: heatmap and continuations; fr-en from the tree view makes i
     await vs.page.keyboard.press('Escape');
 
     // 5. Reload the window: the panel comes back with the same prompt, without running anything first.
-    await vs.page.reload();
-    await vs.page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+    await vs.reloadWindow();
     frame = await vs.webviewFrame('[data-testid="heatmap"] .hm-cell', 120_000);
     assert.equal((await frame.locator('[data-testid="prompt"]').innerText()).trim(), FRENCH);
     assert.equal(await frame.locator('[data-testid="heatmap"] .hm-cell').count(), tokens * rows);

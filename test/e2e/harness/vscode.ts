@@ -205,6 +205,29 @@ export class VsCodeSession {
    */
   async runCommand(title: string, timeoutMs = 60_000): Promise<void> {
     const input = this.page.locator('.quick-input-widget input');
+    await this.pickFromPalette(title, timeoutMs, async () => {
+      // The palette closes — or the command opened a quick pick of its own in the same widget (its input
+      // no longer holds the '>' command query).
+      await until(`"${title}" to run`, 10_000, async () => ((await this.page.locator('.quick-input-widget').isVisible()) && (await input.inputValue()).startsWith('>') ? undefined : true), 100);
+    });
+  }
+
+  /**
+   * Reloads the window the way a user does, with "Developer: Reload Window". VS Code then saves its UI
+   * state (the open editors, each webview's saved state) and waits for that before it reloads; a bare
+   * page.reload() is an unexpected unload, where that save races the browser and a restored panel can be
+   * missing. Resolves once the new workbench is on the page.
+   */
+  async reloadWindow(timeoutMs = 60_000): Promise<void> {
+    const loaded = this.page.waitForEvent('load', { timeout: timeoutMs });
+    loaded.catch(() => undefined); // awaited below; this only keeps an early failure from being unhandled
+    await this.pickFromPalette('Developer: Reload Window', timeoutMs, () => loaded.then(() => undefined));
+    await this.page.locator('.monaco-workbench').waitFor({ timeout: timeoutMs });
+  }
+
+  /** Opens the command palette, picks the command titled `title` and waits for `ran`; retries until timeoutMs. */
+  private async pickFromPalette(title: string, timeoutMs: number, ran: () => Promise<void>): Promise<void> {
+    const input = this.page.locator('.quick-input-widget input');
     const row = this.page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
     const deadline = Date.now() + timeoutMs;
     for (let attempt = 1; ; attempt++) {
@@ -215,9 +238,7 @@ export class VsCodeSession {
       try {
         await row.waitFor({ state: 'visible', timeout: Math.min(3_000 * attempt, 10_000) });
         await this.page.keyboard.press('Enter');
-        // The palette closes — or the command opened a quick pick of its own in the same widget (its input
-        // no longer holds the '>' command query).
-        await until(`"${title}" to run`, 10_000, async () => ((await this.page.locator('.quick-input-widget').isVisible()) && (await input.inputValue()).startsWith('>') ? undefined : true), 100);
+        await ran();
         return;
       } catch (err) {
         if (Date.now() > deadline) throw new Error(`command "${title}" did not appear in the palette within ${timeoutMs} ms: ${(err as Error).message}`);
