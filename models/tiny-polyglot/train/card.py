@@ -4,12 +4,22 @@ card's numbers always come from the committed measurements. Run after evaluate.p
 """
 import csv
 import json
+import math
 
 from common import HERE, LANGS, MODEL_DIR
 
 BF16_FROM = 3350  # the step from which the run used --precision bf16 (see the Training section)
 NAMES = {"en": "English", "fr": "French", "de": "German", "es": "Spanish", "it": "Italian", "pt": "Portuguese (BR)",
          "ru": "Russian", "zh": "Chinese (Simplified)", "ja": "Japanese", "tr": "Turkish", "cs": "Czech"}
+
+
+def wilson(k, n, z=1.959964):
+    """95 % Wilson score interval of a proportion k/n, as (low, high). Written out because it is three lines and
+    the pipeline's Python has no statistics package (scipy / statsmodels are not among the Debian packages it uses)."""
+    p, z2 = k / n, z * z / n
+    centre = (p + z2 / 2) / (1 + z2)
+    half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n)) / (1 + z2)
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def main():
@@ -93,14 +103,19 @@ def main():
     ppl = ev["perplexity"]
     best_ppl = min(ppl.values())
     fid = ev["fidelity"]
+    n_fid = min(f["n"] for f in fid.values())
+    half_at_90 = (lambda lo_hi: (lo_hi[1] - lo_hi[0]) * 50)(wilson(round(0.9 * n_fid), n_fid))
 
     def table_fidelity():
-        out = ["| language | fidelity | repetitive | perplexity | chars/token | CJK chars kept whole |", "|---|---|---|---|---|---|"]
+        out = ["| language | fidelity | repetitive | fidelity, 95 % interval | perplexity | chars/token | CJK chars kept whole |",
+               "|---|---|---|---|---|---|---|"]
         for l in LANGS:
             f = fid[l]
             tok = ev.get("tokenizer", {}).get(l, {})
             cjk = f"{tok['cjk_chars_whole'] * 100:.1f} %" if "cjk_chars_whole" in tok else ""
-            out.append(f"| {NAMES[l]} (`{l}`) | {f['rate'] * 100:.0f} % | {f['repetitive']}/{f['n']} | {ppl[l]:.1f} "
+            lo, hi = wilson(round(f["rate"] * f["n"]), f["n"])
+            out.append(f"| {NAMES[l]} (`{l}`) | {f['rate'] * 100:.0f} % | {f['repetitive']}/{f['n']} | "
+                       f"{lo * 100:.0f}–{hi * 100:.0f} % | {ppl[l]:.1f} "
                        f"({ppl[l] / best_ppl:.2f}× best) | {tok.get('chars_per_token', '')} | {cjk} |")
         return "\n".join(out)
 
@@ -307,7 +322,9 @@ Polyglot Lens.
 continuations sampled at temperature 0.7, top-p 0.9, seed = prompt index; a continuation counts if fastText
 lid.176 names the prompt's language and it is not mostly repetition (distinct-2-gram ratio ≥ 0.5; words, or
 characters for zh/ja). {prompt_filter_text()} **Perplexity** per language on test sentences (token level;
-languages have different tokens per character, so compare with care).
+languages have different tokens per character, so compare with care). The interval is the 95 % Wilson score
+interval of the fidelity: with {n_fid} prompts a rate near 90 % is known to about ±{half_at_90:.0f} points, so a
+language a few points under the target and one a few points over it are not told apart by this test alone.
 
 {table_fidelity()}
 

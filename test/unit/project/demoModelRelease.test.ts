@@ -49,18 +49,33 @@ test('config.json, eval.json, the reference fixtures and the card name the same 
   assert.match(report, new RegExp(`\\(${step} training steps\\)`));
 });
 
+/**
+ * The 95 % Wilson score interval (Wilson 1927; z = 1.96), written from its textbook form here so that the card's
+ * interval column (card.py) is checked against an implementation it does not share.
+ */
+function wilson95(k: number, n: number): [number, number] {
+  const z = 1.959964;
+  const p = k / n;
+  const denominator = 1 + (z * z) / n;
+  const centre = p + (z * z) / (2 * n);
+  const spread = z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n));
+  return [Math.max(0, (centre - spread) / denominator), Math.min(1, (centre + spread) / denominator)];
+}
+
 test('the card’s fidelity table and target count are eval.json’s numbers', () => {
   const ev = json<Eval>(path.join(MODEL, 'train/eval.json'));
   const card = readFileSync(path.join(MODEL, 'MODEL_CARD.md'), 'utf8');
   const langs = Object.keys(ev.fidelity);
   assert.ok(langs.length >= 11, 'eval.json covers every language');
   for (const lang of langs) {
-    const row = new RegExp(`^\\| [^|]+ \\(\`${lang}\`\\) \\| (\\d+) % \\| (\\d+)/(\\d+) \\|`, 'm').exec(card);
+    const row = new RegExp(`^\\| [^|]+ \\(\`${lang}\`\\) \\| (\\d+) % \\| (\\d+)/(\\d+) \\| (\\d+)–(\\d+) % \\|`, 'm').exec(card);
     assert.ok(row, `no fidelity row for ${lang} in MODEL_CARD.md`);
     const f = ev.fidelity[lang]!;
     assert.equal(Number(row[1]), Math.round(f.rate * 100), lang);
     assert.equal(Number(row[2]), f.repetitive, lang);
     assert.equal(Number(row[3]), f.n, lang);
+    const [low, high] = wilson95(Math.round(f.rate * f.n), f.n);
+    assert.deepEqual([Number(row[4]), Number(row[5])], [Math.round(low * 100), Math.round(high * 100)], `${lang}: 95 % interval`);
     // Per-source counts add up to the language's totals.
     const bySource = ev.fidelity_by_source?.[lang];
     if (bySource) {
