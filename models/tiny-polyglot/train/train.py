@@ -292,6 +292,7 @@ def main():
     tokenizer_sha256 = file_sha256(args.tokenizer)
     t0, losses = time.time(), []
     stop = min(args.steps, args.stop_at) if args.stop_at is not None else args.steps
+    started, start_step = t0, step   # this process's pace (dev loss and saves included) gives the time left
     while step < stop:
         lr = lr_at(step, args.steps, args.lr, args.warmup, args.decay)
         for g in opt.param_groups:
@@ -316,8 +317,9 @@ def main():
             tokens = step * args.batch * CTX
             with open(log_path, "a") as fh:
                 fh.write(f"{step},{tokens},{np.mean(losses):.4f},{dl:.4f},{lr:.6f},{elapsed:.0f}\n")
+            left = (stop - step) * (time.time() - started) / (step - start_step) / 60
             print(f"step {step} train {np.mean(losses):.4f} dev {dl:.4f} lr {lr:.2e} "
-                  f"{tokens / max(elapsed, 1e-9):.0f} tok/s {elapsed / 60:.1f} min", flush=True)
+                  f"{tokens / max(elapsed, 1e-9):.0f} tok/s {elapsed / 60:.1f} min, ~{left:.0f} min to step {stop}", flush=True)
             losses = []
             save_atomic({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "elapsed": elapsed,
                          "config": cfg.hf_config(), "mixture_from": mixture_from, "device": device_name,
