@@ -104,7 +104,8 @@ def main():
     best_ppl = min(ppl.values())
     fid = ev["fidelity"]
     n_fid = min(f["n"] for f in fid.values())
-    half_at_90 = (lambda lo_hi: (lo_hi[1] - lo_hi[0]) * 50)(wilson(round(0.9 * n_fid), n_fid))
+    low_90, high_90 = wilson(round(0.9 * n_fid), n_fid)
+    half_at_90 = (high_90 - low_90) * 50   # half the interval's width, in points
 
     def table_fidelity():
         out = ["| language | fidelity | repetitive | fidelity, 95 % interval | perplexity | chars/token | CJK chars kept whole |",
