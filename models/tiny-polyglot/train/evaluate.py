@@ -137,6 +137,12 @@ def perplexity(model, enc, units_by_lang, n, rng):
     return out
 
 
+def save(result, out):
+    """Write the results to out (nothing when out is None: an --only run without --out just prints)."""
+    if out is not None:
+        Path(out).write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ckpt", default=str(WORK / "run" / "ckpt" / "latest.pt"))
@@ -150,7 +156,8 @@ def main():
     ap.add_argument("--split", choices=["test", "dev"], default="test",
                     help="held-out split to measure on: test (what is reported) or dev (for choosing between "
                          "checkpoints without looking at the test split)")
-    ap.add_argument("--out", default=str(HERE / "eval.json"), help="where to write the results (default: eval.json beside this file)")
+    ap.add_argument("--out", help="where to write the results as JSON (default: eval.json beside this file for a full "
+                                  "test-split run; with --only, only when given)")
     ap.add_argument("--dump", help="also write every fidelity prompt, continuation, identified language and verdict "
                                    "to this JSONL file (for reading the failures; not committed)")
     ap.add_argument("--tokenizer", default=str(MODEL_DIR / "tokenizer.json"),
@@ -164,7 +171,7 @@ def main():
     args = ap.parse_args()
     if (args.langs or args.source) and args.only != "fidelity":
         ap.error("--langs and --source go with --only fidelity")
-    if args.split != "test" and args.only is None and args.out == str(HERE / "eval.json"):
+    if args.split != "test" and args.only is None and args.out is None:
         ap.error("eval.json holds the test-split numbers the card reports: with --split dev, pass --only or --out")
     torch.set_num_threads(2)
     model, ck = load(args.ckpt)
@@ -175,7 +182,9 @@ def main():
     result = {"checkpoint_step": ck["step"], "split": args.split, "parameters": sum(p.numel() for p in model.parameters()), "fidelity": {}, "separation": {}, "perplexity": {}}
 
     if args.only == "perplexity":  # for comparing checkpoints on dev: try --sentences 1000
-        print(json.dumps(perplexity(model, enc, test, args.sentences, rng)))
+        result["perplexity"] = perplexity(model, enc, test, args.sentences, rng)
+        print(json.dumps(result["perplexity"]))
+        save(result, args.out)
         return
 
     # Fidelity
@@ -227,6 +236,7 @@ def main():
             short = {l: f["n"] for l, f in result["fidelity"].items() if f["n"] < args.prompts}
             if short:  # a small source (--source) may hold fewer usable sentences than --prompts
                 print(f"prompts: {json.dumps(short)} (fewer than {args.prompts})")
+            save(result, args.out)
             return
 
     # Separation: centroids from the steer split, classify test sentences.
@@ -258,6 +268,7 @@ def main():
                             "accuracy_by_layer_centred": [round(c / total, 4) for c in centred], "n": total}
     if args.only == "separation":
         print(json.dumps(result["separation"]))
+        save(result, args.out)
         return
 
     # Tokenizer: characters per token, and CJK coverage (share of Han/kana characters that are never split
@@ -290,7 +301,7 @@ def main():
         if streams:
             result["train_split_tokens"] = {p.stem.rsplit("-", 1)[1]: int(len(np.load(p, mmap_mode="r")))
                                             for p in streams}
-    Path(args.out).write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n")
+    save(result, args.out or HERE / "eval.json")
     print(json.dumps(result, ensure_ascii=False, indent=1))
 
 

@@ -169,12 +169,22 @@ print(json.dumps({"diff": diff, "step": avg["step"], "opt": "opt" in avg, "from"
     const evaluate = (...more: string[]) => spawnSync(PYTHON, ['evaluate.py', '--ckpt', smokeCkpt, '--tokenizer', path.join(model, 'tokenizer.json'),
       '--split', 'dev', '--only', 'fidelity', '--prompts', '4', ...more], { cwd: trainDir, encoding: 'utf8', env: { ...process.env, POLYGLOT_TRAIN_DIR: work } });
     const dumpRows = (file: string) => readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { lang: string; prompt: string; continuation: string; source: string });
+    const committedEval = path.join(trainDir, 'eval.json');
+    const committedEvalBefore = readFileSync(committedEval, 'utf8');
     const everyLang = evaluate('--dump', path.join(work, 'all.jsonl'));
     assert.equal(everyLang.status, 0, everyLang.stderr);
     assert.deepEqual(Object.keys(JSON.parse(everyLang.stdout.trim().split('\n')[0]!) as object), ['en', 'fr', 'de']);
-    const onlyFr = evaluate('--langs', 'fr', '--dump', path.join(work, 'fr.jsonl'));
+    assert.equal(readFileSync(committedEval, 'utf8'), committedEvalBefore, 'an --only run without --out writes no file');
+    // With --out, an --only run also writes its results (the same rates it prints, and the split they are on).
+    const onlyFr = evaluate('--langs', 'fr', '--dump', path.join(work, 'fr.jsonl'), '--out', path.join(work, 'fr.json'));
     assert.equal(onlyFr.status, 0, onlyFr.stderr);
-    assert.deepEqual(Object.keys(JSON.parse(onlyFr.stdout.trim().split('\n')[0]!) as object), ['fr']);
+    const frPrinted = JSON.parse(onlyFr.stdout.trim().split('\n')[0]!) as Record<string, number>;
+    assert.deepEqual(Object.keys(frPrinted), ['fr']);
+    const frSaved = JSON.parse(readFileSync(path.join(work, 'fr.json'), 'utf8')) as { split: string; fidelity: Record<string, { rate: number; n: number }> };
+    assert.equal(frSaved.split, 'dev');
+    assert.deepEqual(Object.keys(frSaved.fidelity), ['fr']);
+    assert.equal(frSaved.fidelity.fr!.rate, frPrinted.fr);
+    assert.equal(frSaved.fidelity.fr!.n, 4);
     const frRows = dumpRows(path.join(work, 'fr.jsonl'));
     assert.equal(frRows.length, 4);
     assert.deepEqual(frRows, dumpRows(path.join(work, 'all.jsonl')).filter((r) => r.lang === 'fr'));
