@@ -14,11 +14,53 @@ import { defaultCacheDir, generate, type OpenedModel, type SteeringPlan } from '
 import { forwardBatch } from '../../engine/model/batch';
 import { encodePrompt, padTokenId } from '../../engine/analysis/extract';
 import { itemsFor } from '../../engine/steering/bundle';
-import { parsePositionMode, resolveVector, steeringPlanFor, VECTOR_FOLDER } from '../../engine/steering/library';
+import { parsePositionMode, resolveVector, steeringPlanFor, VECTOR_FOLDER, type ResolvedVector } from '../../engine/steering/library';
 import { existsSync, promises as fs } from 'node:fs';
 import { bundledModelDir, CommandUsageError, numberList, numberOption, parseCommand, progressPrinter, required, runCommand, type Command, languageIdentifier, openModelWithExtractor } from './common';
 import { multiWayRows } from './bundle';
 import { checkAgainstModel } from './vectors';
+
+/** The options `evaluate` and `sweep` share: the model, the vector, the corpus and language pair, and the sampling. */
+const VECTOR_STUDY_OPTIONS = {
+  model: { type: 'string', short: 'm' },
+  vector: { type: 'string' },
+  corpus: { type: 'string' },
+  source: { type: 'string' },
+  target: { type: 'string' },
+  positions: { type: 'string' },
+  prompts: { type: 'string' },
+  tokens: { type: 'string' },
+  'allow-other-model': { type: 'boolean' },
+  json: { type: 'boolean' },
+} as const;
+
+interface VectorStudy {
+  dir: string;
+  model: Awaited<ReturnType<typeof openModelWithExtractor>>;
+  r: ResolvedVector;
+  source: string;
+  target: string;
+}
+
+/**
+ * Opens --model (default the bundled one), resolves --vector against it (refusing a vector made for another model
+ * unless --allow-other-model), settles the language pair (--source/--target, else the vector's own) and runs
+ * `study`, disposing of the model however it ends.
+ */
+async function withVectorStudy(values: Record<string, unknown>, command: string, study: (s: VectorStudy) => Promise<number>): Promise<number> {
+  const dir = path.resolve((values.model as string | undefined) ?? bundledModelDir());
+  const model = await openModelWithExtractor(dir);
+  try {
+    const r = await resolveVector(dir, required(values, 'vector', command));
+    checkAgainstModel(model, r, values['allow-other-model'] === true);
+    const source = (values.source as string | undefined) ?? r.vector.metadata.sourceLanguage;
+    const target = (values.target as string | undefined) ?? r.vector.metadata.targetLanguage;
+    if (!source || !target) throw new CommandUsageError('the vector names no languages: pass --source and --target');
+    return await study({ dir, model, r, source, target });
+  } finally {
+    await model.dispose();
+  }
+}
 
 const ANALYZE_USAGE = `Usage: polyglot-lens analyze --model DIR --corpus FILE [--languages fr,de,...] [--pivot en] [--sentences N] [--json]
   (Without --corpus, \`analyze --prompt TEXT\` analyses one prompt: see polyglot-lens --help.)
@@ -115,31 +157,15 @@ const evaluate: Command = {
   run: (argv, io) =>
     runCommand(io, EVALUATE_USAGE, async () => {
       const { values, help } = parseCommand(argv, {
-        model: { type: 'string', short: 'm' },
-        vector: { type: 'string' },
-        corpus: { type: 'string' },
-        source: { type: 'string' },
-        target: { type: 'string' },
+        ...VECTOR_STUDY_OPTIONS,
         layer: { type: 'string' },
         strength: { type: 'string' },
-        positions: { type: 'string' },
-        prompts: { type: 'string' },
-        tokens: { type: 'string' },
         english: { type: 'string' },
         task: { type: 'string' },
-        'allow-other-model': { type: 'boolean' },
-        json: { type: 'boolean' },
       });
       if (help) return (io.out(EVALUATE_USAGE), 0);
-      const dir = path.resolve((values.model as string | undefined) ?? bundledModelDir());
-      const model = await openModelWithExtractor(dir);
-      try {
-        const r = await resolveVector(dir, required(values, 'vector', 'evaluate'));
-        checkAgainstModel(model, r, values['allow-other-model'] === true);
+      return withVectorStudy(values, 'evaluate', async ({ dir, model, r, source, target }) => {
         const v = r.vector;
-        const source = (values.source as string | undefined) ?? v.metadata.sourceLanguage;
-        const target = (values.target as string | undefined) ?? v.metadata.targetLanguage;
-        if (!source || !target) throw new CommandUsageError('the vector names no languages: pass --source and --target');
         const layer = values.layer !== undefined ? numberOption(values, 'layer', 0, 0, model.numLayers, true) : (r.entry?.layer ?? v.metadata.defaultLayer);
         if (layer === null || layer === undefined) throw new CommandUsageError('the vector has no chosen layer: pass --layer K');
         const strength = numberOption(values, 'strength', r.entry?.strength ?? v.metadata.defaultStrength ?? 1, -100, 100);
@@ -197,9 +223,7 @@ const evaluate: Command = {
           if (task) io.out(`task accuracy     ${String(task.accuracyBase)} % → ${String(task.accuracySteered)} %`);
         }
         return 0;
-      } finally {
-        await model.dispose();
-      }
+      });
     }),
 };
 
@@ -216,29 +240,13 @@ const sweep: Command = {
   run: (argv, io) =>
     runCommand(io, SWEEP_USAGE, async () => {
       const { values, help } = parseCommand(argv, {
-        model: { type: 'string', short: 'm' },
-        vector: { type: 'string' },
-        corpus: { type: 'string' },
-        source: { type: 'string' },
-        target: { type: 'string' },
+        ...VECTOR_STUDY_OPTIONS,
         layers: { type: 'string' },
         strengths: { type: 'string' },
         multiples: { type: 'string' },
-        positions: { type: 'string' },
-        prompts: { type: 'string' },
-        tokens: { type: 'string' },
-        'allow-other-model': { type: 'boolean' },
-        json: { type: 'boolean' },
       });
       if (help) return (io.out(SWEEP_USAGE), 0);
-      const dir = path.resolve((values.model as string | undefined) ?? bundledModelDir());
-      const model = await openModelWithExtractor(dir);
-      try {
-        const r = await resolveVector(dir, required(values, 'vector', 'sweep'));
-        checkAgainstModel(model, r, values['allow-other-model'] === true);
-        const source = (values.source as string | undefined) ?? r.vector.metadata.sourceLanguage;
-        const target = (values.target as string | undefined) ?? r.vector.metadata.targetLanguage;
-        if (!source || !target) throw new CommandUsageError('the vector names no languages: pass --source and --target');
+      return withVectorStudy(values, 'sweep', async ({ dir, model, r, source, target }) => {
         const corpus = await readParallelCorpus((values.corpus as string | undefined) ?? path.join(dir, 'corpus', 'dev.jsonl'));
         const layers = numberList(values, 'layers', [...r.vector.directions.keys()].filter((k) => k > 0));
         const lid = await languageIdentifier();
@@ -264,9 +272,7 @@ const sweep: Command = {
           io.out(`best: layer ${res.best.layer}, strength ${res.best.strength.toFixed(3)} (${res.best.languageControl.toFixed(0)} % on ${res.prompts} prompts)`);
         }
         return 0;
-      } finally {
-        await model.dispose();
-      }
+      });
     }),
 };
 

@@ -119,4 +119,30 @@ describe('steering commands', { skip }, () => {
     assert.equal(usage.code, 2);
     assert.match(usage.err, /steer needs --prompt/);
   });
+  it('evaluate and sweep measure the same cells: the unsteered baseline and one setting agree between the two', async () => {
+    // Two code paths (evaluatePair and sweepLayerStrength) on the same dev rows, prompts and decoding: the sweep's
+    // strength-0 cell is evaluate's base side, its strength-0.5 cell evaluate's steered side.
+    const vector = path.join(dir, 'fr-en.safetensors');
+    const common = ['--model', MODEL_DIR, '--vector', vector, '--prompts', '4', '--tokens', '8', '--json'];
+    const e = await cli('evaluate', ...common, '--corpus', path.join(MODEL_DIR, 'corpus', 'dev.jsonl'), '--layer', '4', '--strength', '0.5', '--english', '0');
+    assert.equal(e.code, 0, e.err);
+    type Side = { languageControl: number; chrF: number; degenerate: number };
+    const ev = JSON.parse(e.out) as { base: Side; steered: Side };
+    const s = await cli('sweep', ...common, '--layers', '4', '--strengths', '0,0.5');
+    assert.equal(s.code, 0, s.err);
+    const sw = JSON.parse(s.out) as { cells: (Side & { layer: number; strength: number })[]; prompts: number };
+    assert.equal(sw.prompts, 4);
+    assert.deepEqual(sw.cells.map((c) => [c.layer, c.strength]), [[4, 0], [4, 0.5]]);
+    for (const [cell, side] of [[sw.cells[0]!, ev.base], [sw.cells[1]!, ev.steered]] as const) {
+      assert.equal(cell.languageControl, side.languageControl);
+      assert.equal(cell.degenerate, side.degenerate);
+      assert.ok(Math.abs(cell.chrF - side.chrF) < 1e-9, `chrF ${cell.chrF} vs ${side.chrF}`);
+    }
+    assert.notEqual(ev.base.chrF, ev.steered.chrF, 'the vector changes the continuations');
+    for (const c of ['evaluate', 'sweep']) {
+      const missing = await cli(c, '--model', MODEL_DIR);
+      assert.equal(missing.code, 2);
+      assert.match(missing.err, new RegExp(`${c} needs --vector`));
+    }
+  });
 });
