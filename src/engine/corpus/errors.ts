@@ -1,4 +1,6 @@
-// Typed errors for corpus readers: each names the file and, where it applies, the 1-based line.
+// Typed errors for corpus readers (each names the file and, where it applies, the 1-based line), and the file read
+// that turns a missing or unreadable file into one.
+import { promises as fs } from 'node:fs';
 
 /** A corpus file is malformed or missing; the message says which file, which line, what was wrong and what to do. */
 export class CorpusError extends Error {
@@ -11,5 +13,15 @@ export class CorpusError extends Error {
     this.name = 'CorpusError';
     this.file = file;
     this.line = line;
+  }
+}
+
+/** Reads a corpus file as UTF-8; a missing or unreadable file is a CorpusError that says so. */
+export async function readCorpusFile(filePath: string): Promise<string> {
+  try {
+    return await fs.readFile(filePath, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new CorpusError(filePath, null, code === 'ENOENT' ? 'does not exist.' : `cannot be read (${code ?? String(err)}).`, 'Check the path.');
   }
 }

@@ -3,8 +3,7 @@
 // one or more blank lines; the lines of a paragraph are joined with a single space. `auto` (default) picks
 // `paragraphs` when the file contains a blank line between two non-blank lines, else `lines`.
 
-import { promises as fs } from 'node:fs';
-import { CorpusError } from './errors.js';
+import { CorpusError, readCorpusFile } from './errors.js';
 import { normalizeLanguageCode } from './languages.js';
 
 /** Texts in one language. */
@@ -58,12 +57,6 @@ export function parseMonolingualText(text: string, file: string, options: Monoli
 
 /** Reads a monolingual UTF-8 text file from disk. */
 export async function readMonolingualText(filePath: string, options: MonolingualReadOptions): Promise<MonolingualCorpus> {
-  let text: string;
-  try {
-    text = await fs.readFile(filePath, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new CorpusError(filePath, null, code === 'ENOENT' ? 'does not exist.' : `cannot be read (${code ?? String(err)}).`, 'Check the path.');
-  }
+  const text = await readCorpusFile(filePath);
   return parseMonolingualText(text, filePath, options);
 }

@@ -10,8 +10,7 @@
 //   (b) `{"source": "...", "target": "...", "source_lang": "fr", "target_lang": "en"}` (languages may come from options).
 // Every error names the file and the 1-based line.
 
-import { promises as fs } from 'node:fs';
-import { CorpusError } from './errors.js';
+import { CorpusError, readCorpusFile } from './errors.js';
 import { normalizeLanguageCode } from './languages.js';
 
 /** One aligned row: the same content in several languages (code → text). */
@@ -216,13 +215,7 @@ export function parseParallelJsonl(text: string, file: string, options: Parallel
 
 /** Reads a .tsv or .jsonl/.ndjson parallel corpus from disk (format chosen by extension). */
 export async function readParallelCorpus(filePath: string, options: ParallelReadOptions = {}): Promise<ParallelCorpus> {
-  let text: string;
-  try {
-    text = await fs.readFile(filePath, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new CorpusError(filePath, null, code === 'ENOENT' ? 'does not exist.' : `cannot be read (${code ?? String(err)}).`, 'Check the path.');
-  }
+  const text = await readCorpusFile(filePath);
   const lower = filePath.toLowerCase();
   if (lower.endsWith('.tsv') || lower.endsWith('.tab')) return parseParallelTsv(text, filePath, options);
   if (lower.endsWith('.jsonl') || lower.endsWith('.ndjson')) return parseParallelJsonl(text, filePath, options);

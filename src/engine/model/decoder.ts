@@ -5,6 +5,7 @@
  * Batch size is 1 throughout.
  */
 import * as ort from 'onnxruntime-node';
+import { f16ToNumber } from '../float16';
 import { InferenceError, InvalidArgumentError } from './errors';
 import { errorText } from './onnxProto';
 import { createSession, type ModelSource, type SessionSettings } from './session';
@@ -254,17 +255,9 @@ export function toFloat32(t: ort.Tensor): Float32Array {
   if (t.type === 'float16') {
     const data = t.data as ArrayLike<number>;
     // Node 20 has no Float16Array: ORT hands float16 as raw uint16 bits.
-    if (data instanceof Uint16Array) return Float32Array.from(data, halfBitsToFloat);
+    if (data instanceof Uint16Array) return Float32Array.from(data, f16ToNumber);
     return Float32Array.from(data);
   }
   throw new InferenceError(`Expected a float tensor, got ${t.type}.`);
 }
 
-function halfBitsToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * 2 ** -14 * (frac / 1024);
-  if (exp === 31) return frac ? NaN : sign * Infinity;
-  return sign * 2 ** (exp - 15) * (1 + frac / 1024);
-}

@@ -10,6 +10,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as protobuf from 'protobufjs';
+import { f16ToNumber } from '../float16';
 import { OnnxFormatError } from './errors';
 import { ONNX_PROTO_SOURCE } from './proto/onnxSchema.generated';
 
@@ -337,7 +338,7 @@ export function readFloatTensor(t: TensorProto, modelDir: string): Float32Array 
     for (let i = 0; i < count; i++) {
       if (t.data_type === DataType.FLOAT) out[i] = view.getFloat32(i * 4, true);
       else if (t.data_type === DataType.DOUBLE) out[i] = view.getFloat64(i * 8, true);
-      else if (t.data_type === DataType.FLOAT16) out[i] = halfToFloat(view.getUint16(i * 2, true));
+      else if (t.data_type === DataType.FLOAT16) out[i] = f16ToNumber(view.getUint16(i * 2, true));
       else out[i] = new Float32Array(new Uint32Array([view.getUint16(i * 2, true) << 16]).buffer)[0] ?? 0;
     }
     return out;
@@ -346,21 +347,13 @@ export function readFloatTensor(t: TensorProto, modelDir: string): Float32Array 
   if (t.data_type === DataType.DOUBLE && t.double_data && t.double_data.length === count) return Float32Array.from(t.double_data);
   if ((t.data_type === DataType.FLOAT16 || t.data_type === DataType.BFLOAT16) && t.int32_data?.length === count) {
     return Float32Array.from(t.int32_data, (bits) =>
-      t.data_type === DataType.FLOAT16 ? halfToFloat(bits) : (new Float32Array(new Uint32Array([bits << 16]).buffer)[0] ?? 0),
+      t.data_type === DataType.FLOAT16 ? f16ToNumber(bits) : (new Float32Array(new Uint32Array([bits << 16]).buffer)[0] ?? 0),
     );
   }
   if (count === 0) return new Float32Array(0);
   throw new OnnxFormatError(`Tensor ${t.name} has no data the engine can read.`);
 }
 
-function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * 2 ** -14 * (frac / 1024);
-  if (exp === 31) return frac ? NaN : sign * Infinity;
-  return sign * 2 ** (exp - 15) * (1 + frac / 1024);
-}
 
 function hasOwn(o: object, k: string): boolean {
   return Object.prototype.hasOwnProperty.call(o, k);

@@ -5,6 +5,7 @@
 // Tensor data is returned as views into the file's bytes (no copies).
 
 import { promises as fs } from 'node:fs';
+import { f16ToNumber } from '../float16.js';
 import { writeFileAtomic } from './atomicWrite.js';
 import { VectorFileError } from './errors.js';
 import { isJsonObject, parseStrictJson, StrictJsonError, type JsonValue } from './strictJson.js';
@@ -204,16 +205,6 @@ export function serializeSafetensors(tensors: readonly SafetensorsTensorInput[],
     p += b.length;
   }
   return out;
-}
-
-/** Decodes an IEEE half float (bits) to a number. */
-export function f16ToNumber(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * f * 2 ** -24;
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * (1 + f / 1024) * 2 ** (e - 15);
 }
 
 /** Converts a floating-point tensor (F32, F64, F16, BF16) to a fresh Float32Array (little-endian). */

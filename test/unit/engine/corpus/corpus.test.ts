@@ -119,6 +119,17 @@ describe('monolingual text', () => {
   });
 });
 
+describe('reading corpus files', () => {
+  it('a missing file or a folder is a CorpusError naming the path, for both readers', async () => {
+    const missing = fx('no-such-corpus.jsonl');
+    await expectCorpusRejection(readParallelCorpus(missing), missing, null, /does not exist\. Check the path\.$/);
+    await expectCorpusRejection(readMonolingualText(missing, { lang: 'fr' }), missing, null, /does not exist\. Check the path\.$/);
+    const folder = path.join(__dirname, 'fixtures');
+    await expectCorpusRejection(readParallelCorpus(folder), folder, null, /cannot be read \(EISDIR\)\. Check the path\.$/);
+    await expectCorpusRejection(readMonolingualText(folder, { lang: 'fr' }), folder, null, /cannot be read \(EISDIR\)\./);
+  });
+});
+
 describe('splitRows', () => {
   it('is deterministic, disjoint and complete', () => {
     const rows = Array.from({ length: 100 }, (_, i) => i);

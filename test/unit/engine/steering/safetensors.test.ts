@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { VectorFileError } from '../../../../src/engine/steering/errors.js';
-import { f16ToNumber, parseSafetensors, serializeSafetensors, tensorToFloat32 } from '../../../../src/engine/steering/safetensors.js';
+import { f16ToNumber } from '../../../../src/engine/float16.js';
+import { parseSafetensors, serializeSafetensors, tensorToFloat32 } from '../../../../src/engine/steering/safetensors.js';
 
 const enc = new TextEncoder();
 
@@ -97,6 +98,10 @@ describe('safetensors reader', () => {
     assert.equal(f16ToNumber(0x3c00), 1);
     assert.equal(f16ToNumber(0xc000), -2);
     assert.equal(f16ToNumber(0x0001), 2 ** -24);
+    assert.equal(f16ToNumber(0x7bff), 65504); // the largest finite half
+    assert.equal(f16ToNumber(0x0400), 2 ** -14); // the smallest normal
+    assert.equal(f16ToNumber(0xfc00), -Infinity);
+    assert.ok(Number.isNaN(f16ToNumber(0x7e00)));
     const bytes = serializeSafetensors([
       { name: 'h', dtype: 'F16', shape: [2], data: Uint8Array.from([0x00, 0x3c, 0x00, 0xb8]) },
       { name: 'b', dtype: 'BF16', shape: [2], data: Uint8Array.from([0x80, 0x3f, 0x40, 0xc0]) },
