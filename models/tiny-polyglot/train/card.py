@@ -232,7 +232,7 @@ window of that language's text, so the language mix is unchanged and the text is
   phase resumed from its weights (without a new warmup; the dev loss rose for ~50 steps and recovered). Later trial
   decays branched off stable-phase snapshots (`--snapshot`) and are not in this log: the checkpoint to ship was
   chosen among decayed candidates by language fidelity on the dev split (`evaluate.py --split dev --only
-  fidelity`), never on the test split. The schedule of this log again:
+  fidelity`), never on the test split (the candidates that were not shipped: [`train/CANDIDATES.md`](train/CANDIDATES.md)). The schedule of this log again:
   `{rebuild}`.
 - Compute: 2 CPU cores (shared with other work), PyTorch 1.13 (Debian); {steps:,} steps,
   {read}.
@@ -248,7 +248,7 @@ window of that language's text, so the language mix is unchanged and the text is
   8 × 256 tokens, gradient clipping 1.0, seed 1234, checkpoints every {sched['every']} steps (the batch depends only on
   the step, so resuming is exact). The weights to ship were chosen among the end-of-decay checkpoints and their
   average by language fidelity on the dev split (`evaluate.py --split dev --only fidelity`), never on the test
-  split. Rebuild: `run_schedule.py --stable {sched['stable']} --branch {" ".join(str(b) for b in sched['branches'])} --decay {sched['decay']} --every {sched['every']}`.
+  split (the candidates that were not shipped: [`train/CANDIDATES.md`](train/CANDIDATES.md)). Rebuild: `run_schedule.py --stable {sched['stable']} --branch {" ".join(str(b) for b in sched['branches'])} --decay {sched['decay']} --every {sched['every']}`.
 - Compute: {lens.get('device', 'unknown device')}, PyTorch {lens.get('torch', '?')}; the log below has {steps:,} steps,
   {read}{f"; the other {others} decay{'s' if others > 1 else ''} add {others * sched['decay']:,} steps" if others else ""}. Matrices multiplied in {how}.
   Final train loss {float(last['train_loss']):.2f}, dev loss {float(last['dev_loss']):.2f} nats/token.{averaged_text}
