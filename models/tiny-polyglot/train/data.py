@@ -286,6 +286,26 @@ def dedupe(units):
     return out
 
 
+def shuffle_messages(units):
+    """The same units with each program-message catalog's messages in a seeded random order (one order per
+    language and catalog); every other unit keeps its place. Catalogs list their messages sorted by msgid, so a
+    quarter of neighbouring English messages share their first 12 characters ("Syntax error: ...", "Syntax error:
+    ..."). A model trained on catalog order learns that the next line repeats this one, which is what
+    its continuations of program messages loop on. Applied to the train split only. Dev and test keep catalog order,
+    so their measurements stay comparable between corpora."""
+    slots = defaultdict(list)
+    for i, u in enumerate(units):
+        if u["source"] == "gettext":
+            slots[(u["lang"], u["doc"])].append(i)
+    out = list(units)
+    for (lang, doc), idx in sorted(slots.items()):
+        order = list(idx)
+        random.Random(f"{SEED}:{lang}:{doc}").shuffle(order)  # str seeds hash with SHA-512: stable across runs
+        for i, j in zip(idx, order):
+            out[i] = units[j]
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--english-share", type=float, default=0.25)
@@ -295,6 +315,9 @@ def main():
     ap.add_argument("--cleaning", type=int, choices=[1, 2], default=1,
                     help="1: the shipped model's data; 2: also removes length-modified printf directives, %%<PRI..>, "
                          "%%(name)s and {0}, and drops units left with an empty quote or bracket pair (see clean())")
+    ap.add_argument("--message-order", choices=["catalog", "shuffled"], default="catalog",
+                    help="order of the program messages within each catalog in the train split: catalog (sorted by "
+                         "msgid, as shipped) or shuffled (see shuffle_messages())")
     args = ap.parse_args()
     CORPUS.mkdir(parents=True, exist_ok=True)
     versions = download(args.packages)
@@ -313,6 +336,8 @@ def main():
     # Balance the training split: non-English languages get equal character budgets (the smallest language's
     # total), English gets english_share of all training characters. Whole documents are kept together.
     rng = random.Random(SEED)
+    if args.message_order == "shuffled":
+        by_split["train"] = shuffle_messages(by_split["train"])
     train = by_split["train"]
     chars = defaultdict(int)
     for u in train:
@@ -361,6 +386,7 @@ def main():
         "system_gettext": "catalogs under /usr/share/locale of the build machine (Debian 12)",
         "campaign_splits": SPLIT_OF_CAMPAIGN,
         **({"cleaning": args.cleaning} if args.cleaning != 1 else {}),
+        **({"message_order": args.message_order} if args.message_order != "catalog" else {}),
         "english_share": args.english_share,
         "max_repeat": args.max_repeat,
         "per_language_budget_chars": budget,

@@ -32,12 +32,13 @@ def check_token_caches(cache_dir, tokenizer_path):
     """Delete the token caches in cache_dir when they were made with another tokenizer or corpus: they are keyed by
     file name only, and a rebuilt corpus (data.py) or tokenizer (bpe.py) would otherwise be trained on stale ids.
     A machine that has the caches but no corpus (a GPU machine) keeps them if the tokenizer is the same."""
+    # Hashes, not sizes: a corpus whose units are only reordered (data.py --message-order) has the same size.
     key = {"tokenizer_sha256": file_sha256(tokenizer_path),
-           "corpus_bytes": {name: (WORK / "corpus" / name).stat().st_size
-                            for name in ("train.txt", "train.jsonl", "dev.jsonl") if (WORK / "corpus" / name).exists()}}
+           "corpus_sha256": {name: file_sha256(WORK / "corpus" / name)
+                             for name in ("train.txt", "train.jsonl", "dev.jsonl") if (WORK / "corpus" / name).exists()}}
     stamp = cache_dir / "token-caches.json"
     old = json.loads(stamp.read_text()) if stamp.exists() else None
-    if not key["corpus_bytes"]:
+    if not key["corpus_sha256"]:
         if old is not None and old["tokenizer_sha256"] != key["tokenizer_sha256"]:
             raise SystemExit(f"train.py: the token caches in {cache_dir} were made with another tokenizer and there is "
                              "no corpus here to remake them: copy the caches made with this tokenizer.json")

@@ -278,7 +278,7 @@ test('train.py remakes token caches made with another tokenizer or corpus and re
   if (missing !== undefined) return skipLoudly(t, missing);
   const work = mkdtempSync(path.join(tmpdir(), 'tiny-polyglot-caches-'));
   try {
-    // Caches are stand-in files: check_token_caches looks only at their names, the tokenizer's bytes and the corpus sizes.
+    // Caches are stand-in files: check_token_caches looks only at their names and the tokenizer's and the corpus's bytes.
     const run = spawnSync(
       PYTHON,
       ['-c', `import json, shutil
@@ -296,6 +296,9 @@ make(); train.check_token_caches(WORK, tok_a); out["first"] = kept()
 train.check_token_caches(WORK, tok_a); out["same"] = kept()
 train.check_token_caches(WORK, tok_b); out["other tokenizer"] = kept()
 make(); (WORK / "corpus" / "train.txt").write_text("y" * 11); train.check_token_caches(WORK, tok_b); out["other corpus"] = kept()
+make(); (WORK / "corpus" / "train.jsonl").write_text("a\\nb\\n"); train.check_token_caches(WORK, tok_b); out["train.jsonl added"] = kept()
+make(); (WORK / "corpus" / "train.jsonl").write_text("b\\na\\n"); train.check_token_caches(WORK, tok_b); out["reordered, same size"] = kept()
+make(); train.check_token_caches(WORK, tok_b); out["unchanged"] = kept()
 make(); shutil.rmtree(WORK / "corpus"); train.check_token_caches(WORK, tok_b); out["no corpus, same tokenizer"] = kept()
 try:
     train.check_token_caches(WORK, tok_a); out["no corpus, other tokenizer"] = "accepted"
@@ -313,6 +316,9 @@ print(json.dumps(out))`],
     assert.deepEqual(out.same, all);
     assert.deepEqual(out['other tokenizer'], none);
     assert.deepEqual(out['other corpus'], none);
+    assert.deepEqual(out['train.jsonl added'], none);
+    assert.deepEqual(out['reordered, same size'], none, 'a corpus of the same size in another order (data.py --message-order) is another corpus');
+    assert.deepEqual(out.unchanged, all);
     assert.deepEqual(out['no corpus, same tokenizer'], all);
     assert.match(String(out['no corpus, other tokenizer']), /made with another tokenizer and there is no corpus here/);
     assert.deepEqual(out['still there'], all, 'a refusal deletes nothing');
@@ -383,6 +389,45 @@ print(json.dumps(out))`, JSON.stringify(cases.map((c) => c[0]))],
     assert.equal(usable2, ok, `usable after cleaning 2: ${JSON.stringify(c2)}`);
     assert.match(c1, /%|\{/, `cleaning 1 (the shipped data) keeps a placeholder of ${JSON.stringify(source)}: ${JSON.stringify(c1)}`);
   });
+});
+
+test('data.py --message-order shuffled: each catalog\'s messages are permuted in place, other units keep their places, and neighbours stop sharing prefixes', { timeout: 60_000 }, (t) => {
+  const probe = spawnSync(PYTHON, ['-c', 'import numpy'], { encoding: 'utf8' });
+  const missing = checkTool('Debian python3', probe.status === 0, 'Install it with `apt-get install -y python3 python3-numpy`.');
+  if (missing !== undefined) return skipLoudly(t, missing);
+  // Two catalogs sorted by msgid as real ones are (four prefixes of ten messages each), interleaved with
+  // Wesnoth dialogue and documentation, whose order is their text's order and must not change.
+  type Unit = { lang: string; text: string; source: string; doc: string };
+  const prefixes = ['Cannot open', 'Syntax error:', 'Unknown option', 'Warning:'];
+  const catalog = (lang: string, doc: string): Unit[] => prefixes.flatMap((p) => Array.from({ length: 10 }, (_, i) => ({ lang, text: `${p} item ${i}`, source: 'gettext', doc })));
+  const units: Unit[] = [];
+  const a = catalog('en', 'coreutils');
+  const b = catalog('fr', 'coreutils');
+  for (let i = 0; i < 40; i++) {
+    units.push(a[i]!, b[i]!);
+    if (i % 8 === 0) units.push({ lang: 'en', text: `Line ${i} of the story.`, source: 'wesnoth', doc: 'httt' }, { lang: 'fr', text: `Paragraphe ${i}.`, source: 'debian-handbook', doc: 'fr/ch1' });
+  }
+  const run = () => spawnSync(PYTHON, ['-c', 'import json, sys\nfrom data import shuffle_messages\nprint(json.dumps(shuffle_messages(json.loads(sys.argv[1]))))', JSON.stringify(units)],
+    { cwd: path.join(REPO_ROOT, 'models/tiny-polyglot/train'), encoding: 'utf8' });
+  const first = run();
+  assert.equal(first.status, 0, first.stderr);
+  const out = JSON.parse(first.stdout.trim().split('\n').pop() ?? '[]') as Unit[];
+  assert.deepEqual(out, JSON.parse(run().stdout.trim().split('\n').pop() ?? '[]'), 'the order is seeded');
+  assert.equal(out.length, units.length);
+  units.forEach((u, i) => {
+    if (u.source !== 'gettext') assert.deepEqual(out[i], u, `unit ${i} (${u.source}) keeps its place`);
+    else assert.deepEqual([out[i]!.lang, out[i]!.doc, out[i]!.source], [u.lang, u.doc, u.source], `slot ${i} holds a message of the same catalog`);
+  });
+  const sharedPrefix = (xs: Unit[]) => xs.slice(1).filter((x, i) => x.text.slice(0, 8) === xs[i]!.text.slice(0, 8)).length;
+  for (const lang of ['en', 'fr']) {
+    const before = units.filter((u) => u.source === 'gettext' && u.lang === lang);
+    const after = out.filter((u) => u.source === 'gettext' && u.lang === lang);
+    assert.deepEqual(after.map((u) => u.text).sort(), before.map((u) => u.text).sort(), `${lang}: the same messages`);
+    assert.equal(sharedPrefix(before), 36);
+    assert.ok(sharedPrefix(after) < 18, `${lang}: ${sharedPrefix(after)} of 39 neighbours share a prefix after shuffling (36 before)`);
+  }
+  const order = (lang: string) => out.filter((u) => u.source === 'gettext' && u.lang === lang).map((u) => u.text).join('|');
+  assert.notEqual(order('en'), order('fr'), 'each language has its own order (the texts are the same in both)');
 });
 
 test('from_onnx.py rebuilds the released demo model as a checkpoint that reproduces the reference outputs of the training code', { timeout: 2 * 60_000 }, (t) => {
