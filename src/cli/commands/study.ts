@@ -48,10 +48,11 @@ interface VectorStudy {
  * `study`, disposing of the model however it ends.
  */
 async function withVectorStudy(values: Record<string, unknown>, command: string, study: (s: VectorStudy) => Promise<number>): Promise<number> {
+  const vector = required(values, 'vector', command); // a usage error before the model is loaded
   const dir = path.resolve((values.model as string | undefined) ?? bundledModelDir());
   const model = await openModelWithExtractor(dir);
   try {
-    const r = await resolveVector(dir, required(values, 'vector', command));
+    const r = await resolveVector(dir, vector);
     checkAgainstModel(model, r, values['allow-other-model'] === true);
     const source = (values.source as string | undefined) ?? r.vector.metadata.sourceLanguage;
     const target = (values.target as string | undefined) ?? r.vector.metadata.targetLanguage;
