@@ -306,6 +306,29 @@ def shuffle_messages(units):
     return out
 
 
+# A command-line option as a word of its own: "-w,", "--word-regexp", "--color[=WHEN]", "-mtune=".
+OPTION_WORD = re.compile(r"^-{1,2}[A-Za-z0-9?][\w=,.:/\[\]<>-]*$")
+
+
+def is_option_help(text, density=0.25):
+    """True for a program message that is command-line option help rather than prose: it starts with an option
+    ("-A, --show-all equivalent to -vET -b, --number-nonblank ...") or at least `density` of its words are options
+    ("[options] -h --help Show this help -V --version ..."). A sentence that names an option or two ("Try 'apt
+    --fix-broken install'") is prose and is kept. Such help is the same option syntax in every language, which a
+    language identifier labels zh, kn or sr; continuations that drift into it fail the fidelity measurement."""
+    words = text.split()
+    if not words:
+        return False
+    options = sum(1 for w in words if OPTION_WORD.match(w))
+    return bool(OPTION_WORD.match(words[0])) or options / len(words) >= density
+
+
+def drop_option_help(units):
+    """The units without the program messages that are option help (see is_option_help()). Applied to the train
+    split only, like shuffle_messages(), so that dev and test stay comparable between corpora."""
+    return [u for u in units if u["source"] != "gettext" or not is_option_help(u["text"])]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--english-share", type=float, default=0.25)
@@ -318,6 +341,9 @@ def main():
     ap.add_argument("--message-order", choices=["catalog", "shuffled"], default="catalog",
                     help="order of the program messages within each catalog in the train split: catalog (sorted by "
                          "msgid, as shipped) or shuffled (see shuffle_messages())")
+    ap.add_argument("--drop-option-help", action="store_true",
+                    help="leave command-line option help out of the train split's program messages (see "
+                         "is_option_help())")
     args = ap.parse_args()
     CORPUS.mkdir(parents=True, exist_ok=True)
     versions = download(args.packages)
@@ -336,6 +362,10 @@ def main():
     # Balance the training split: non-English languages get equal character budgets (the smallest language's
     # total), English gets english_share of all training characters. Whole documents are kept together.
     rng = random.Random(SEED)
+    if args.drop_option_help:
+        before = len(by_split["train"])
+        by_split["train"] = drop_option_help(by_split["train"])
+        print(f"dropped {before - len(by_split['train'])} option-help messages from the train split")
     if args.message_order == "shuffled":
         by_split["train"] = shuffle_messages(by_split["train"])
     train = by_split["train"]
@@ -387,6 +417,7 @@ def main():
         "campaign_splits": SPLIT_OF_CAMPAIGN,
         **({"cleaning": args.cleaning} if args.cleaning != 1 else {}),
         **({"message_order": args.message_order} if args.message_order != "catalog" else {}),
+        **({"option_help": "dropped from train"} if args.drop_option_help else {}),
         "english_share": args.english_share,
         "max_repeat": args.max_repeat,
         "per_language_budget_chars": budget,

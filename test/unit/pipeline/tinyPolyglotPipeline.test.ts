@@ -476,3 +476,34 @@ print(json.dumps(out))`, ckpt, path.join(REPO_ROOT, 'test/fixtures/tiny-polyglot
     rmSync(work, { recursive: true, force: true });
   }
 });
+
+test('data.py --drop-option-help: option help leaves the train split\'s program messages, prose that names an option stays', { timeout: 60_000 }, (t) => {
+  const probe = spawnSync(PYTHON, ['-c', 'import numpy'], { encoding: 'utf8' });
+  const missing = checkTool('Debian python3', probe.status === 0, 'Install it with `apt-get install -y python3 python3-numpy`.');
+  if (missing !== undefined) return skipLoudly(t, missing);
+  // Real messages of the kinds found in Debian 12's catalogs (coreutils, apt, adduser, avahi).
+  const cases: [string, string, boolean][] = [
+    ['gettext', '-A, --show-all equivalent to -vET -b, --number-nonblank number nonempty output lines', true],
+    ['gettext', '[options] -h --help Show this help -V --version Show version', true],
+    ['gettext', '--force-yes is deprecated, use one of the options starting with --allow instead.', true],
+    ['gettext', '-r use BSD sum algorithm (the default), use 1K blocks -s, --sysv use System V sum algorithm', true],
+    // A usage synopsis with a few options among its words (3 of 16) is below the density and stays.
+    ['gettext', 'kill [-s sigspec | -n signum | -sigspec] pid | jobspec ... or kill -l [sigspec]', false],
+    ['gettext', "Unmet dependencies. Try 'apt --fix-broken install' with no packages (or specify a solution).", false],
+    ['gettext', "The maximum metadata cache age. Use -1 for 'never'.", false],
+    ['gettext', 'Syntax error: unexpected end of file', false],
+    ['gettext', '', false],
+    // Not a program message: documentation that lists options is kept whatever it looks like.
+    ['debian-reference', '-r, --recursive copy directories recursively', false],
+  ];
+  const units = cases.map(([source, text], i) => ({ lang: 'en', text, source, doc: `d${i}` }));
+  const script = 'import json, sys\nfrom data import is_option_help, drop_option_help\nunits = json.loads(sys.argv[1])\n'
+    + 'print(json.dumps({"each": [is_option_help(u["text"]) for u in units], "kept": drop_option_help(units)}))';
+  const r = spawnSync(PYTHON, ['-c', script, JSON.stringify(units)], { cwd: path.join(REPO_ROOT, 'models/tiny-polyglot/train'), encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { each: boolean[]; kept: typeof units };
+  cases.forEach(([source, text, help], i) => {
+    if (source === 'gettext') assert.equal(out.each[i], help, `${JSON.stringify(text)} is ${help ? '' : 'not '}option help`);
+  });
+  assert.deepEqual(out.kept, units.filter((u, i) => u.source !== 'gettext' || !cases[i]![2]), 'exactly the program messages that are option help are dropped, in order');
+});
