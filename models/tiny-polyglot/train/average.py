@@ -13,6 +13,7 @@ Written by hand: a mean of state dicts is a few lines, and torch.optim.swa_utils
 training run rather than checkpoints on disk.
 """
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -24,8 +25,9 @@ from common import WORK
 from export import model_of
 
 
-def average(paths, dev=None):
-    """The averaged checkpoint dict; with dev (a token stream), each input's dev loss and the average's in it."""
+def average(paths, dev=None, data=None):
+    """The averaged checkpoint dict; with dev (a token stream), each input's dev loss and the average's in it; with
+    data (one label per path), the train corpus that each input was trained on, for the card."""
     cks = [torch.load(p, map_location="cpu", weights_only=False) for p in paths]
     first = cks[0]
     for p, ck in zip(paths, cks):
@@ -48,6 +50,8 @@ def average(paths, dev=None):
     out["model"] = model
     out["averaged_from"] = [{"file": Path(p).name, "step": ck["step"], "mixture_from": ck.get("mixture_from")}
                             for p, ck in zip(paths, cks)]
+    for entry, label in zip(out["averaged_from"], data or []):
+        entry["data"] = label
     if dev is not None:
         for entry, ck in zip(out["averaged_from"], cks):
             entry["dev_loss"] = round(train.dev_loss(model_of(ck), dev), 4)
@@ -61,9 +65,19 @@ def main():
     ap.add_argument("--out", required=True, help="where to write the averaged checkpoint (not ckpt/latest.pt)")
     ap.add_argument("--dev-tokens", default=str(WORK / "dev-tokens.npy"),
                     help="the dev split's token stream that train.py caches (default: %(default)s)")
+    ap.add_argument("--data", nargs="+", metavar="LABEL",
+                    help="one label per checkpoint naming the train corpus its decay read (e.g. the data.py options), "
+                         "when the checkpoints' decays read different corpora; the card lists them")
+    ap.add_argument("--schedule", type=json.loads, metavar="JSON",
+                    help="run_schedule.py's record for an average made by hand, e.g. "
+                         "'{\"stable\": 14000, \"branches\": [12000, 14000], \"decay\": 2000, \"every\": 50}'")
     args = ap.parse_args()
     if len(args.checkpoints) < 2:
         ap.error("give at least two checkpoints")
+    if args.data and len(args.data) != len(args.checkpoints):
+        ap.error(f"--data needs one label per checkpoint ({len(args.checkpoints)}), got {len(args.data)}")
+    if args.schedule is not None and not {"stable", "branches", "decay", "every"} <= set(args.schedule):
+        ap.error("--schedule needs stable, branches, decay and every")
     for p in args.checkpoints:
         if not Path(p).is_file():
             ap.error(f"no checkpoint at {p}")
@@ -73,7 +87,9 @@ def main():
         ap.error(f"no dev tokens at {args.dev_tokens}: run train.py once (it caches them) or pass --dev-tokens")
     torch.set_num_threads(2)
     dev = np.load(args.dev_tokens, mmap_mode="r")
-    out = average(args.checkpoints, dev)
+    out = average(args.checkpoints, dev, args.data)
+    if args.schedule is not None:
+        out["schedule"] = args.schedule
     train.save_atomic(out, Path(args.out))
     for e in out["averaged_from"]:
         print(f"step {e['step']} ({e['file']}): dev loss {e['dev_loss']:.4f}")

@@ -5,6 +5,7 @@ card's numbers always come from the committed measurements. Run after evaluate.p
 import csv
 import json
 import math
+import sys
 
 from common import HERE, LANGS, MODEL_DIR
 
@@ -44,8 +45,8 @@ def main():
     rows = list(csv.DictReader(open(HERE / "loss.csv")))
     last = rows[-1]
     steps, tokens, hours = int(last["step"]), int(last["tokens"]), int(last["elapsed_s"]) / 3600
-    train_tokens = ev["train_tokens"]
-    epochs = tokens / train_tokens
+    # The balanced train.txt's size: only in the evaluation of a run that read it (mixture_from None or > 0).
+    train_tokens = ev.get("train_tokens")
     peak = max(float(r["lr"]) for r in rows)
     # Decay phases: maximal runs of logged steps after warmup whose learning rate is below the peak. A phase
     # starts one logging interval before its first such row (rows are logged every 50 steps).
@@ -72,22 +73,37 @@ def main():
     rebuild = " && ".join(f"train.py --steps {b} --decay {b - a}{mix}" for a, b in phases) or f"train.py{mix}"
     # average.py's output (export.py records it): the steps averaged, each one's dev loss and the average's.
     averaged = cfg.get("polyglot_lens", {}).get("averaged_from") or []
-    avg_steps = (", ".join(f"{e['step']:,}" for e in averaged[:-1]) + f" and {averaged[-1]['step']:,}") if averaged else ""
+    # Decays on variant corpora (average.py --data) can end at the same step: "14,000 and 16,000 (×3)".
+    counts = {}
+    for e in averaged:
+        counts[e["step"]] = counts.get(e["step"], 0) + 1
+    named = [f"{s:,}" + (f" (×{n})" if n > 1 else "") for s, n in counts.items()]
+    avg_steps = (", ".join(named[:-1]) + " and " + named[-1] if len(named) > 1 else named[0]) if named else ""
     weights = f"the average of the checkpoints of steps {avg_steps}" if averaged else f"checkpoint of step {steps:,}"
 
     def batches(e):
         """Where an averaged checkpoint's batches came from."""
         m = e.get("mixture_from")
-        return "batches from `train.txt`" if m is None else f"batches from the whole train split from step {m:,}"
+        src = "batches from `train.txt`" if m is None else f"batches from the whole train split from step {m:,}"
+        # average.py --data: the decays read train corpora built with different data.py options.
+        return src + (f"; decay on the train split of `{e['data']}`" if e.get("data") else "")
 
+    labels = sorted({e["data"] for e in averaged if e.get("data")})
+    variants = "" if len(labels) < 2 else f"""
+  The decays did not all read the same train split. Each variant was built by `data.py` with its options into its
+  own `POLYGLOT_TRAIN_DIR`: {", ".join(f"`{l}`" for l in labels)}. The dev, test and steer splits are the same in all
+  of them, byte for byte, and only the train split's program messages differ (their order, or option help left
+  out: see `train/CANDIDATES.md`). `train/manifest.json` describes the stable phase's train split. A variant's
+  decay starts from the stable phase's snapshot, copied to `decay-S/ckpt/latest.pt` in the variant's folder.
+  Then it runs the same `train.py --run decay-S --steps S --decay D` with the same batch draws."""
     averaged_text = "" if not averaged else f"""
   The shipped weights are the average of {len(averaged)} checkpoints, each at the end of a learning-rate decay
   (`train/average.py`; checkpoint averaging, as in Polyak averaging and in Llama 3's pre-training, which averages
   its annealing checkpoints):
 {"".join(f"  - step {e['step']:,} ({batches(e)}): dev loss {e['dev_loss']:.2f}{chr(10)}" for e in averaged)}  - their average: dev loss **{cfg['polyglot_lens']['dev_loss']:.2f}** (the same 24 dev windows as the log).
 
-  Only the last decay is in the log; the others branched off earlier stable-phase snapshots of the same run (each
-  a `train.py --steps S --decay D` resumed from the snapshot of step S − D)."""
+  Only the last decay is in the log; the others branched off snapshots of the same stable phase (each
+  a `train.py --steps S --decay D` resumed from the snapshot of step S − D).{variants}"""
     if averaged:
         rebuild += f" && average.py --out averaged.pt <the checkpoints of steps {avg_steps}>"
     nparams = ev["parameters"]
@@ -185,7 +201,14 @@ def main():
     met = sum(fid[l]["rate"] >= 0.9 for l in LANGS)
     worst_ratio = max(ppl.values()) / best_ppl
     all_met = met == len(LANGS) and max(sep + (sep_c or [])) >= 0.95 and worst_ratio <= 3
+    if (mixture_from is None or mixture_from > 0) and train_tokens is None:
+        sys.exit("card.py: eval.json has no train_tokens (the size of train.txt): run evaluate.py where train.py left "
+                 "$POLYGLOT_TRAIN_DIR/train-tokens.npy")
+    if mixture_from == 0 and "train_split_tokens" not in ev:
+        sys.exit("card.py: eval.json has no train_split_tokens: run evaluate.py where train.py left "
+                 "$POLYGLOT_TRAIN_DIR/train-tokens-<lang>.npy")
     if mixture_from is None:
+        epochs = tokens / train_tokens
         seen = f"{epochs:.2f} epochs"
         read = (f"{tokens / 1e6:.1f} M tokens ({epochs:.2f} epochs of the {train_tokens / 1e6:.1f} M-token train split) "
                 f"in {hours:.1f} h")
@@ -232,7 +255,7 @@ window of that language's text, so the language mix is unchanged and the text is
   phase resumed from its weights (without a new warmup; the dev loss rose for ~50 steps and recovered). Later trial
   decays branched off stable-phase snapshots (`--snapshot`) and are not in this log: the checkpoint to ship was
   chosen among decayed candidates by language fidelity on the dev split (`evaluate.py --split dev --only
-  fidelity`), never on the test split (the candidates that were not shipped: [`train/CANDIDATES.md`](train/CANDIDATES.md)). The schedule of this log again:
+  fidelity`), never on the test split (every candidate measured and why it was or was not shipped: [`train/CANDIDATES.md`](train/CANDIDATES.md)). The schedule of this log again:
   `{rebuild}`.
 - Compute: 2 CPU cores (shared with other work), PyTorch 1.13 (Debian); {steps:,} steps,
   {read}.
@@ -241,14 +264,14 @@ window of that language's text, so the language mix is unchanged and the text is
         branches = ", ".join(f"{b:,}" for b in sched["branches"])
         how = ("bfloat16 under `torch.autocast`, with fp32 weights, optimizer state and loss"
                if lens.get("precision") == "bf16" else "fp32")
-        others = len(sched["branches"]) - 1
+        others = (len(averaged) if averaged else len(sched["branches"])) - 1  # decays besides the logged one
         training_text = f"""- `train/run_schedule.py` runs `train/train.py`: AdamW (β = 0.9, 0.95; weight decay 0.1), peak learning rate
   {peak:g} with warmup-stable-decay: 150 warmup steps, constant to step {sched['stable']:,}, and decays to 10 % of the
   peak over {sched['decay']:,} steps, each branched off the stable phase's snapshot at steps {branches}; batches of
   8 × 256 tokens, gradient clipping 1.0, seed 1234, checkpoints every {sched['every']} steps (the batch depends only on
   the step, so resuming is exact). The weights to ship were chosen among the end-of-decay checkpoints and their
   average by language fidelity on the dev split (`evaluate.py --split dev --only fidelity`), never on the test
-  split (the candidates that were not shipped: [`train/CANDIDATES.md`](train/CANDIDATES.md)). Rebuild: `run_schedule.py --stable {sched['stable']} --branch {" ".join(str(b) for b in sched['branches'])} --decay {sched['decay']} --every {sched['every']}`.
+  split (every candidate measured and why it was or was not shipped: [`train/CANDIDATES.md`](train/CANDIDATES.md)). Rebuild: `run_schedule.py --stable {sched['stable']} --branch {" ".join(str(b) for b in sched['branches'])} --decay {sched['decay']} --every {sched['every']}`.
 - Compute: {lens.get('device', 'unknown device')}, PyTorch {lens.get('torch', '?')}; the log below has {steps:,} steps,
   {read}{f"; the other {others} decay{'s' if others > 1 else ''} add {others * sched['decay']:,} steps" if others else ""}. Matrices multiplied in {how}.
   Final train loss {float(last['train_loss']):.2f}, dev loss {float(last['dev_loss']):.2f} nats/token.{averaged_text}

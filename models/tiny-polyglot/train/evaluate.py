@@ -143,6 +143,20 @@ def save(result, out):
         Path(out).write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n")
 
 
+def train_token_counts(work=WORK):
+    """What the card says the model read from: train_tokens, the balanced train.txt as train.py tokenized it (only
+    a run that read train.txt made that cache), and train_split_tokens, the whole train split per language as
+    train.py's Mixture reads it (only a run on the mixture made those). Either may be absent."""
+    import numpy as np
+    out = {}
+    if (work / "train-tokens.npy").exists():
+        out["train_tokens"] = int(len(np.load(work / "train-tokens.npy", mmap_mode="r")))
+    streams = sorted(work.glob("train-tokens-*.npy"))
+    if streams:
+        out["train_split_tokens"] = {p.stem.rsplit("-", 1)[1]: int(len(np.load(p, mmap_mode="r"))) for p in streams}
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ckpt", default=str(WORK / "run" / "ckpt" / "latest.pt"))
@@ -292,15 +306,7 @@ def main():
         result["tokenizer"][lang] = entry
 
     result["perplexity"] = perplexity(model, enc, test, args.sentences, rng)
-    tokens_file = WORK / "train-tokens.npy"
-    if tokens_file.exists():
-        import numpy as np
-        result["train_tokens"] = int(len(np.load(tokens_file, mmap_mode="r")))
-        # The whole train split, per language, as train.py's Mixture reads it (present once a run has used it).
-        streams = sorted(WORK.glob("train-tokens-*.npy"))
-        if streams:
-            result["train_split_tokens"] = {p.stem.rsplit("-", 1)[1]: int(len(np.load(p, mmap_mode="r")))
-                                            for p in streams}
+    result.update(train_token_counts())
     save(result, args.out or HERE / "eval.json")
     print(json.dumps(result, ensure_ascii=False, indent=1))
 

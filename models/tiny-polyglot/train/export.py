@@ -116,8 +116,9 @@ def main():
         if ck.get(key) is not None:
             cfg["polyglot_lens"][key] = ck[key]
     if ck.get("averaged_from"):  # average.py's output: the steps averaged, their dev losses and the average's
-        cfg["polyglot_lens"]["averaged_from"] = [{k: e.get(k) for k in ("step", "mixture_from", "dev_loss")}
-                                              for e in ck["averaged_from"]]
+        cfg["polyglot_lens"]["averaged_from"] = [
+            {k: e.get(k) for k in ("step", "mixture_from", "dev_loss", "data") if k != "data" or "data" in e}
+            for e in ck["averaged_from"]]
         cfg["polyglot_lens"]["dev_loss"] = ck.get("dev_loss")
     (out / "config.json").write_text(json.dumps(cfg, indent=1) + "\n")
     gen = {"bos_token_id": cfg["bos_token_id"], "eos_token_id": cfg["eos_token_id"],

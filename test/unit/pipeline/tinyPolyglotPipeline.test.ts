@@ -143,6 +143,22 @@ print(json.dumps({"diff": diff, "step": avg["step"], "opt": "opt" in avg, "from"
     assert.match(average('--out', path.join(work, 'smoke/ckpt/latest.pt'), ...devTokens, smokeCkpt, shifted).stderr, /must not be a latest\.pt/);
     assert.match(average('--out', path.join(work, 'x.pt'), ...devTokens, smokeCkpt).stderr, /at least two checkpoints/);
     assert.match(average('--out', path.join(work, 'x.pt'), ...devTokens, smokeCkpt, path.join(work, 'retok.pt')).stderr, /trained with another tokenizer/);
+    // Decays that read different train corpora (data.py options) and a hand-made schedule record: average.py keeps
+    // one label per checkpoint and the record, export.py carries both into config.json for the card.
+    const labelled = path.join(work, 'labelled.pt');
+    const handSchedule = { stable: 6, branches: [4, 6], decay: 2, every: 1 };
+    const lab = average('--out', labelled, ...devTokens, smokeCkpt, shifted, '--data', 'data.py', 'data.py --drop-option-help', '--schedule', JSON.stringify(handSchedule));
+    assert.equal(lab.status, 0, lab.stderr);
+    const labOut = path.join(work, 'labelled-model');
+    mkdirSync(labOut);
+    copyFileSync(path.join(model, 'tokenizer.json'), path.join(labOut, 'tokenizer.json'));
+    const labExp = spawnSync(PYTHON, ['export.py', '--ckpt', labelled, '--out', labOut], { cwd: trainDir, encoding: 'utf8', env: { ...process.env, POLYGLOT_TRAIN_DIR: work } });
+    assert.equal(labExp.status, 0, labExp.stderr);
+    const labLens = (JSON.parse(readFileSync(path.join(labOut, 'config.json'), 'utf8')) as { polyglot_lens: { averaged_from: { data?: string }[]; schedule: unknown } }).polyglot_lens;
+    assert.deepEqual(labLens.averaged_from.map((e) => e.data), ['data.py', 'data.py --drop-option-help']);
+    assert.deepEqual(labLens.schedule, handSchedule);
+    assert.match(average('--out', path.join(work, 'x.pt'), ...devTokens, smokeCkpt, shifted, '--data', 'data.py').stderr, /one label per checkpoint \(2\), got 1/);
+    assert.match(average('--out', path.join(work, 'x.pt'), ...devTokens, smokeCkpt, shifted, '--schedule', '{"stable": 6}').stderr, /--schedule needs stable, branches, decay and every/);
     // Another tokenizer (the committed demo model's) is refused wherever a checkpoint meets one, before any work:
     // its ids would stand for other tokens.
     const committedTokenizer = path.join(REPO_ROOT, 'models/tiny-polyglot/tokenizer.json');
