@@ -25,7 +25,7 @@ const BUILD_USAGE = `Usage: polyglot-lens build-vectors [--model DIR] [--languag
   For a model folder with corpus/steer.jsonl and corpus/dev.jsonl (multi-way, {"en": ..., "fr": ...}): pooled
   states of N steer pairs per language (default 200) -> per-layer language centroids (vectors/centroids.safetensors
   and <cache>/centroids/<sha256>.safetensors) -> xx→en and en→xx DiffMean vectors at every layer -> a layer ×
-  strength sweep on dev per pair (N prompts per cell, default 8, 20 tokens, sampling T=0.7 top-p 0.9, fixed
+  strength sweep on dev per pair (N prompts per cell, default 16, 20 tokens, sampling T=0.7 top-p 0.9, fixed
   seeds; strengths = multiples of the layer's natural DiffMean strength ‖v‖/m, default 1,2,3; layers default the
   upper half) -> vectors/<pair>.safetensors with the chosen layer and strength, and vectors/index.json.`;
 
@@ -70,7 +70,7 @@ const buildVectors: Command = {
             pivot: 'en',
             languages: values.languages ? String(values.languages).split(',') : LANGS,
             steerSentences: numberOption(values, 'steer', 200, 2, 1e6, true),
-            devPrompts: numberOption(values, 'dev', 8, 1, 1000, true),
+            devPrompts: numberOption(values, 'dev', 16, 1, 1000, true),
             layers: numberList(values, 'layers', Array.from({ length: half + 1 }, (_, i) => L - half + i)),
             naturalMultiples: numberList(values, 'multiples', [1, 2, 3]),
             gen: { ...DEFAULT_GENERATION, maxNewTokens: numberOption(values, 'tokens', 20, 1, 256, true), batchSize },
@@ -109,7 +109,7 @@ const REPORT_USAGE = `Usage: polyglot-lens report [--model DIR] [--out FILE] [--
   seed = item.
   Methods (default all): ${COMPARED_METHODS.join(', ')}, for --method-languages (default all).
   Each method's layer and strength come from its own dev sweep, the one build-vectors runs for DiffMean
-  (--method-dev 8 prompts, --method-dev-tokens 20, --method-layers the upper half, --method-multiples 1,2,3 of
+  (--method-dev 16 prompts, --method-dev-tokens 20, --method-layers the upper half, --method-multiples 1,2,3 of
   the layer's natural DiffMean strength; projection: --projection-sigmas 0.5,1 at each layer); --method-sweep off
   puts every method at DiffMean's bundled setting instead. Test prompts per method: --method-prompts (default
   --prompts). Vectors from --method-steer steer pairs (default: as many as the bundled vectors used); the learned
@@ -207,7 +207,7 @@ const report: Command = {
         const comparisonInfo = {
           testPrompts: Math.min(methodPrompts, nPrompts),
           sweep: sweepFlag === 'on',
-          devPrompts: numberOption(values, 'method-dev', 8, 1, 1000, true),
+          devPrompts: numberOption(values, 'method-dev', 16, 1, 1000, true),
           devTokens: numberOption(values, 'method-dev-tokens', 20, 1, 256, true),
           sweepLayers: numberList(values, 'method-layers', Array.from({ length: half + 1 }, (_, i) => L - half + i)),
           naturalMultiples: numberList(values, 'method-multiples', [1, 2, 3]),

@@ -321,7 +321,7 @@ function settledOn(results: readonly MethodResult[], languages: string[], method
     out.push(
       `- DiffMean's weakest pairs: ${notes.join('; ')}. ${beat > 0 ? `Of the ${beat} method results that beat it on ${weak.length === 1 ? 'that pair' : 'those pairs'}, ${otherLayer} sit at another layer than DiffMean's, so much of the spread is the layer (and strength) each sweep picked from a few dev prompts rather than the direction. ` : ''}` +
         (devMeans.length > 1 ? `On dev the chosen cells of ${swept.map(label).join(', ')} score ${Math.min(...devMeans).toFixed(0)}–${Math.max(...devMeans).toFixed(0)} % on average: dev does not separate them, and picking a method by these test numbers would be choosing on test. ` : '') +
-        `The next step when the model is rebuilt is a larger dev split for the sweep (\`build-vectors --dev 16\` or more).`,
+        `A larger dev split for the sweeps (\`build-vectors --dev N\`, \`report --method-dev N\`) is the next thing to try.`,
     );
   }
   const learned = by('learned');
