@@ -37,8 +37,11 @@ test('config.json, eval.json, the reference fixtures and the card name the same 
     // average.py's output: the latest averaged checkpoint's step, and the card names every step averaged.
     const steps = lens.averaged_from.map((e) => e.step);
     assert.equal(Math.max(...steps), step);
-    const named = steps.map((s) => s.toLocaleString('en-US'));
-    const list = `${named.slice(0, -1).join(', ')} and ${named[named.length - 1]}`;
+    // Decays on variant train corpora can end at the same step: the card names it once with a count, "16,000 (×3)".
+    const counts = new Map<number, number>();
+    for (const s of steps) counts.set(s, (counts.get(s) ?? 0) + 1);
+    const named = [...counts].map(([s, n]) => s.toLocaleString('en-US') + (n > 1 ? ` (×${n})` : ''));
+    const list = named.length > 1 ? `${named.slice(0, -1).join(', ')} and ${named[named.length - 1]}` : named[0]!;
     assert.ok(card.includes(`**Status: the average of the checkpoints of steps ${list} `), `card status names steps ${list}`);
     assert.ok(card.includes(`weights averaged over steps ${list})`), 'evaluation heading');
   } else {
