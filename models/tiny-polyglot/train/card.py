@@ -204,7 +204,7 @@ def main():
     if (mixture_from is None or mixture_from > 0) and train_tokens is None:
         sys.exit("card.py: eval.json has no train_tokens (the size of train.txt): run evaluate.py where train.py left "
                  "$POLYGLOT_TRAIN_DIR/train-tokens.npy")
-    if mixture_from == 0 and "train_split_tokens" not in ev:
+    if mixture_from is not None and "train_split_tokens" not in ev:
         sys.exit("card.py: eval.json has no train_split_tokens: run evaluate.py where train.py left "
                  "$POLYGLOT_TRAIN_DIR/train-tokens-<lang>.npy")
     if mixture_from is None:

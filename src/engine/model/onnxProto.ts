@@ -10,7 +10,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as protobuf from 'protobufjs';
-import { f16ToNumber } from '../float16';
+import { bf16ToNumber, f16ToNumber } from '../float16';
 import { OnnxFormatError } from './errors';
 import { ONNX_PROTO_SOURCE } from './proto/onnxSchema.generated';
 
@@ -339,7 +339,7 @@ export function readFloatTensor(t: TensorProto, modelDir: string): Float32Array 
       if (t.data_type === DataType.FLOAT) out[i] = view.getFloat32(i * 4, true);
       else if (t.data_type === DataType.DOUBLE) out[i] = view.getFloat64(i * 8, true);
       else if (t.data_type === DataType.FLOAT16) out[i] = f16ToNumber(view.getUint16(i * 2, true));
-      else out[i] = new Float32Array(new Uint32Array([view.getUint16(i * 2, true) << 16]).buffer)[0] ?? 0;
+      else out[i] = bf16ToNumber(view.getUint16(i * 2, true));
     }
     return out;
   }
@@ -347,13 +347,12 @@ export function readFloatTensor(t: TensorProto, modelDir: string): Float32Array 
   if (t.data_type === DataType.DOUBLE && t.double_data && t.double_data.length === count) return Float32Array.from(t.double_data);
   if ((t.data_type === DataType.FLOAT16 || t.data_type === DataType.BFLOAT16) && t.int32_data?.length === count) {
     return Float32Array.from(t.int32_data, (bits) =>
-      t.data_type === DataType.FLOAT16 ? f16ToNumber(bits) : (new Float32Array(new Uint32Array([bits << 16]).buffer)[0] ?? 0),
+      t.data_type === DataType.FLOAT16 ? f16ToNumber(bits) : bf16ToNumber(bits),
     );
   }
   if (count === 0) return new Float32Array(0);
   throw new OnnxFormatError(`Tensor ${t.name} has no data the engine can read.`);
 }
-
 
 function hasOwn(o: object, k: string): boolean {
   return Object.prototype.hasOwnProperty.call(o, k);

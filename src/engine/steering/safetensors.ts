@@ -5,7 +5,7 @@
 // Tensor data is returned as views into the file's bytes (no copies).
 
 import { promises as fs } from 'node:fs';
-import { f16ToNumber } from '../float16.js';
+import { bf16ToNumber, f16ToNumber } from '../float16.js';
 import { writeFileAtomic } from './atomicWrite.js';
 import { VectorFileError } from './errors.js';
 import { isJsonObject, parseStrictJson, StrictJsonError, type JsonValue } from './strictJson.js';
@@ -223,14 +223,9 @@ export function tensorToFloat32(t: SafetensorsTensor, file = '<buffer>'): Float3
     case 'F16':
       for (let i = 0; i < count; i++) out[i] = f16ToNumber(dv.getUint16(i * 2, true));
       return out;
-    case 'BF16': {
-      const tmp = new DataView(new ArrayBuffer(4));
-      for (let i = 0; i < count; i++) {
-        tmp.setUint32(0, dv.getUint16(i * 2, true) << 16);
-        out[i] = tmp.getFloat32(0);
-      }
+    case 'BF16':
+      for (let i = 0; i < count; i++) out[i] = bf16ToNumber(dv.getUint16(i * 2, true));
       return out;
-    }
     default:
       throw new VectorFileError(file, `tensor ${JSON.stringify(t.name)} has dtype ${t.dtype}; a steering vector must be floating point (F32, F16, BF16 or F64).`);
   }

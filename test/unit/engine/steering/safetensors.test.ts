@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { VectorFileError } from '../../../../src/engine/steering/errors.js';
-import { f16ToNumber } from '../../../../src/engine/float16.js';
+import { bf16ToNumber, f16ToNumber } from '../../../../src/engine/float16.js';
 import { parseSafetensors, serializeSafetensors, tensorToFloat32 } from '../../../../src/engine/steering/safetensors.js';
 
 const enc = new TextEncoder();
@@ -102,6 +102,13 @@ describe('safetensors reader', () => {
     assert.equal(f16ToNumber(0x0400), 2 ** -14); // the smallest normal
     assert.equal(f16ToNumber(0xfc00), -Infinity);
     assert.ok(Number.isNaN(f16ToNumber(0x7e00)));
+    // bfloat16: the upper 16 bits of a float32 (values from the bit layout, not from the code under test).
+    assert.equal(bf16ToNumber(0x3f80), 1);
+    assert.equal(bf16ToNumber(0xc000), -2); // sign bit set: the shifted word is negative as an int32
+    assert.equal(bf16ToNumber(0x0001), 2 ** -133); // the smallest subnormal
+    assert.equal(bf16ToNumber(0x7f7f), 3.3895313892515355e38); // the largest finite bfloat16
+    assert.equal(bf16ToNumber(0xff80), -Infinity);
+    assert.ok(Number.isNaN(bf16ToNumber(0x7fc0)));
     const bytes = serializeSafetensors([
       { name: 'h', dtype: 'F16', shape: [2], data: Uint8Array.from([0x00, 0x3c, 0x00, 0xb8]) },
       { name: 'b', dtype: 'BF16', shape: [2], data: Uint8Array.from([0x80, 0x3f, 0x40, 0xc0]) },
